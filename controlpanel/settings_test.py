@@ -1,0 +1,18 @@
+"""Settings for the test suite: the real settings, with what tests must not depend on.
+
+Tests run with DEBUG off (as pytest-django forces), so the production-only switches that
+assume HTTPS and collected static files are turned back off here.
+"""
+
+from .settings import *  # noqa: F403
+
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+SECURE_HSTS_SECONDS = 0
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Hashing passwords at full strength only slows the suite down.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

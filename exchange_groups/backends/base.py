@@ -1,0 +1,59 @@
+"""The contract between the task engine and the Exchange platform."""
+
+from django.utils.translation import gettext_lazy as _
+
+
+class BackendError(Exception):
+    """The platform refused or failed the whole task. The message is shown to the
+    customer as the task's error: write it for them."""
+
+
+class ProvisioningBackend:
+    """One method per task function, named as the function. Every method must be
+    idempotent: the engine applies a task again after a worker died or a retry.
+
+    Group-level functions (add/set/delete the group) take the task and raise BackendError
+    on failure. Item functions take the task and the items still to apply, and return
+    {item id: message} for the items that failed (empty when all were applied).
+    """
+
+    item_failed_message = _("The Exchange platform could not apply this change.")
+
+    def addDistributionGroup(self, task):  # noqa: N802 (the OVHcloud function names)
+        raise NotImplementedError
+
+    def setDistributionGroup(self, task):  # noqa: N802
+        raise NotImplementedError
+
+    def deleteDistributionGroup(self, task):  # noqa: N802
+        raise NotImplementedError
+
+    def addDistributionGroupMember(self, task, items):  # noqa: N802
+        raise NotImplementedError
+
+    def deleteDistributionGroupMember(self, task, items):  # noqa: N802
+        raise NotImplementedError
+
+    def addDistributionGroupManager(self, task, items):  # noqa: N802
+        raise NotImplementedError
+
+    def deleteDistributionGroupManager(self, task, items):  # noqa: N802
+        raise NotImplementedError
+
+    def addDistributionGroupSendAs(self, task, items):  # noqa: N802
+        raise NotImplementedError
+
+    def deleteDistributionGroupSendAs(self, task, items):  # noqa: N802
+        raise NotImplementedError
+
+    def addDistributionGroupSendOnBehalfTo(self, task, items):  # noqa: N802
+        raise NotImplementedError
+
+    def deleteDistributionGroupSendOnBehalfTo(self, task, items):  # noqa: N802
+        raise NotImplementedError
+
+    def addDistributionGroupAlias(self, task, items):  # noqa: N802
+        raise NotImplementedError
+
+    def deleteDistributionGroupAlias(self, task, items):  # noqa: N802
+        raise NotImplementedError

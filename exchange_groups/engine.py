@@ -1,0 +1,241 @@
+"""The worker side: claim a task, apply it through the provisioning backend, record it.
+
+The task row is the source of truth; a Celery message only says "look at task N". So:
+- a message may arrive twice, late or never: claiming is a conditional update (todo ->
+  doing) that only one worker wins, and the periodic sweep re-sends what was lost;
+- a worker may die mid-task: its claim carries a lease, and the sweep frees the task once
+  the lease expires; backends are idempotent, so applying it again gives the same result;
+- the tasks of one group run in the order they were requested: a task is only claimed
+  when no earlier task of its group is still pending, and each finished task wakes the
+  next one.
+"""
+
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
+from functools import cache
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, override
+
+from .backends.base import BackendError
+from .models import Group, Task, TaskItem
+
+log = logging.getLogger(__name__)
+
+Status = Task.Status
+# Functions about the group itself; every other function carries items.
+GROUP_FUNCTIONS = {
+    Task.Function.ADD_GROUP,
+    Task.Function.SET_GROUP,
+    Task.Function.DELETE_GROUP,
+}
+
+
+@cache
+def get_backend():
+    """The provisioning backend named in settings, one instance per process."""
+    return import_string(settings.PROVISIONING_BACKEND)(**settings.PROVISIONING_OPTIONS)
+
+
+def enqueue(task_ids: Iterable[int], countdown: float | None = None) -> None:
+    """Send wake-up messages. A failure to reach the broker is logged, not raised: the
+    task rows are committed, and the sweep will send them again."""
+    from .tasks import execute_task
+
+    task_ids = list(task_ids)
+    Task.objects.filter(pk__in=task_ids).update(enqueued_at=timezone.now())
+    for task_id in task_ids:
+        try:
+            execute_task.apply_async((task_id,), countdown=countdown)
+        except Exception:
+            log.exception("Could not send task %s to the broker; the sweep will retry", task_id)
+
+
+def claim(task_id: int) -> uuid.UUID | None:
+    """Take the task for this worker if it is due and nothing earlier on its group is
+    pending. Returns the claim token, or None when another worker has it, it is done,
+    or it must wait."""
+    now = timezone.now()
+    token = uuid.uuid4()
+    earlier_pending = Task.objects.filter(
+        group_id=OuterRef("group_id"), pk__lt=OuterRef("pk"), status__in=Task.PENDING
+    )
+    won = (
+        Task.objects.filter(pk=task_id, status=Status.TODO, run_after__lte=now)
+        .filter(~Exists(earlier_pending))
+        .update(
+            status=Status.DOING,
+            claim=token,
+            lease_expires_at=now + timedelta(seconds=settings.TASK_LEASE_SECONDS),
+            attempts=F("attempts") + 1,
+            started_at=Coalesce(F("started_at"), now),
+        )
+    )
+    return token if won else None
+
+
+def execute(task_id: int) -> None:
+    token = claim(task_id)
+    if token is None:
+        _wake_later_if_early(task_id)
+        return
+    task = Task.objects.select_related("group__address__domain", "reserved_address__domain").get(
+        pk=task_id
+    )
+    # Messages are stored as text: write them in the product's reference language.
+    with override(settings.LANGUAGE_CODE):
+        try:
+            failures = _apply(task)
+            task_error = ""
+        except BackendError as exc:
+            failures, task_error = {}, str(exc)
+        except Exception:
+            log.exception("Task %s failed", task_id)
+            failures, task_error = {}, _("An internal error occurred; support has been told.")
+        _record(task, token, failures, task_error)
+
+
+def _wake_later_if_early(task_id: int) -> None:
+    """A message that arrives before the task's backoff is over (clocks differ a little
+    between machines) is sent again for the right time instead of waiting for the sweep."""
+    run_after = (
+        Task.objects.filter(pk=task_id, status=Status.TODO)
+        .values_list("run_after", flat=True)
+        .first()
+    )
+    if run_after and run_after > timezone.now():
+        enqueue([task_id], countdown=(run_after - timezone.now()).total_seconds())
+
+
+def _apply(task: Task) -> dict[int, str]:
+    """Apply the task's items not yet done. Returns item id -> error for the failed ones."""
+    backend = get_backend()
+    method = getattr(backend, task.function)
+    items = list(
+        task.items.exclude(status=TaskItem.Status.DONE).select_related(
+            "account__address__domain", "contact", "alias__address__domain"
+        )
+    )
+    if task.function in GROUP_FUNCTIONS:
+        method(task)
+        return {}
+    return method(task, items) or {}
+
+
+def _record(task: Task, token, failures: dict[int, str], task_error: str) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        # Only the holder of the claim records: a worker whose lease expired and whose task
+        # was taken over by another leaves the outcome to that one.
+        if (
+            not Task.objects.select_for_update()
+            .filter(pk=task.pk, claim=token, status=Status.DOING)
+            .exists()
+        ):
+            log.warning("Task %s: claim lost before recording, outcome discarded", task.pk)
+            return
+        pending = task.items.exclude(status=TaskItem.Status.DONE)
+        pending.exclude(pk__in=failures).update(
+            status=TaskItem.Status.DONE, error="", finished_at=now
+        )
+        for item_id, message in failures.items():
+            TaskItem.objects.filter(pk=item_id).update(
+                status=TaskItem.Status.ERROR, error=message[:500], finished_at=now
+            )
+        attempts = Task.objects.values_list("attempts", flat=True).get(pk=task.pk)
+        if not failures and not task_error:
+            Task.objects.filter(pk=task.pk).update(
+                status=Status.DONE, finished_at=now, error="", claim=None, lease_expires_at=None
+            )
+            _after_final(task, done=True)
+            return
+        message = task_error or _failure_summary(task, failures)
+        if attempts < settings.TASK_MAX_ATTEMPTS:
+            backoff = settings.TASK_RETRY_BACKOFF * 2 ** (attempts - 1)
+            Task.objects.filter(pk=task.pk).update(
+                status=Status.TODO,
+                error=message,
+                claim=None,
+                lease_expires_at=None,
+                run_after=now + timedelta(seconds=backoff),
+            )
+            transaction.on_commit(lambda: enqueue([task.pk], countdown=backoff))
+            return
+        Task.objects.filter(pk=task.pk).update(
+            status=Status.ERROR, finished_at=now, error=message, claim=None, lease_expires_at=None
+        )
+        _after_final(task, done=False)
+
+
+def _failure_summary(task: Task, failures: dict[int, str]) -> str:
+    """One sentence a customer can read: how many items failed, why, and which ones."""
+    labels = dict(task.items.filter(pk__in=failures).values_list("pk", "label"))
+    by_reason: dict[str, list[str]] = {}
+    for pk, reason in failures.items():
+        by_reason.setdefault(reason, []).append(labels.get(pk, str(pk)))
+    summary = ngettext(
+        "%(count)d item could not be applied.",
+        "%(count)d items could not be applied.",
+        len(failures),
+    ) % {"count": len(failures)}
+    for reason, names in by_reason.items():
+        shown = ", ".join(names[:10])
+        if len(names) > 10:
+            shown += " " + _("and %(count)d more") % {"count": len(names) - 10}
+        summary += f" {reason} ({shown})"
+    return summary
+
+
+def _after_final(task: Task, *, done: bool) -> None:
+    """Move the group on when a task ends for good, then wake its next task."""
+    if not done and task.function == Task.Function.DELETE_GROUP and task.group_id:
+        # The group is still live on the platform: it is operational again.
+        Group.objects.filter(pk=task.group_id, state=Group.State.DELETING).update(
+            state=Group.State.OK
+        )
+    if task.group_id:
+        next_id = (
+            Task.objects.filter(group_id=task.group_id, status=Status.TODO)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if next_id:
+            transaction.on_commit(lambda: enqueue([next_id]))
+
+
+def sweep() -> dict[str, int]:
+    """Free tasks whose worker's lease expired and re-send tasks left waiting too long.
+    Run periodically by Celery beat; safe to run anywhere, any number of times."""
+    now = timezone.now()
+    freed, failed = [], 0
+    for task in Task.objects.filter(status=Status.DOING, lease_expires_at__lt=now).only(
+        "pk", "attempts", "claim"
+    ):
+        base = Task.objects.filter(pk=task.pk, status=Status.DOING, claim=task.claim)
+        if task.attempts >= settings.TASK_MAX_ATTEMPTS:
+            with override(settings.LANGUAGE_CODE):
+                message = _("The task was interrupted too many times; retry it.")
+            failed += base.update(status=Status.ERROR, finished_at=now, error=message, claim=None)
+        elif base.update(status=Status.TODO, claim=None, lease_expires_at=None, run_after=now):
+            freed.append(task.pk)
+
+    stale = now - timedelta(seconds=settings.TASK_STALE_SECONDS)
+    resend = list(
+        Task.objects.filter(status=Status.TODO, run_after__lte=stale)
+        .exclude(enqueued_at__gt=stale)
+        .values_list("pk", flat=True)
+    )
+    if freed or resend:
+        enqueue([*freed, *resend])
+    if freed or resend or failed:
+        log.info("Sweep: %d freed, %d re-sent, %d failed", len(freed), len(resend), failed)
+    return {"freed": len(freed), "resent": len(resend), "failed": failed}

@@ -1,0 +1,88 @@
+"""Run the whole product in the foreground: web server, Celery worker and beat, and the
+embedded Redis when no REDIS_URL is configured. Ctrl-C stops everything.
+
+Each piece is a separate process, as in production; to scale, run more workers (even on
+other machines) against the same DATABASE_URL and REDIS_URL.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from controlpanel import embedded_redis
+
+
+class Command(BaseCommand):
+    help = "Run the web server, a Celery worker, Celery beat (and the embedded Redis)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", default=os.environ.get("PORT", "8000"))
+        parser.add_argument(
+            "--concurrency",
+            default=os.environ.get("WORKER_CONCURRENCY", "2"),
+            help="worker processes",
+        )
+
+    def handle(self, *args, host, port, concurrency, **options):
+        var_dir = settings.VAR_DIR
+        var_dir.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        processes: list[tuple[str, subprocess.Popen]] = []
+
+        if not os.environ.get("REDIS_URL"):
+            socket_path = var_dir / "redis.sock"
+            processes.append(("redis", embedded_redis.start(socket_path, var_dir / "redis.log")))
+            env["REDIS_URL"] = embedded_redis.socket_url(socket_path)
+            self.stdout.write(f"Embedded Redis on {socket_path}")
+
+        python = sys.executable
+        commands = {
+            "worker": [
+                python, "-m", "celery", "-A", "controlpanel", "worker",
+                "--loglevel", "INFO", "--concurrency", str(concurrency),
+            ],
+            "beat": [
+                python, "-m", "celery", "-A", "controlpanel", "beat", "--loglevel", "INFO",
+                "--schedule", str(var_dir / "celerybeat-schedule"),
+            ],
+            "web": [python, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
+        }  # fmt: skip
+        for name, command in commands.items():
+            processes.append((name, subprocess.Popen(command, env=env)))
+
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"\nThe control panel runs on http://{host}:{port}/  "
+                f"(admin: http://{host}:{port}/admin/). Ctrl-C stops it.\n"
+            )
+        )
+        stopping = False
+
+        def stop(*_):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        try:
+            while not stopping:
+                for name, process in processes:
+                    if process.poll() is not None:
+                        self.stderr.write(f"{name} exited with {process.returncode}; stopping.")
+                        stopping = True
+                time.sleep(0.5)
+        finally:
+            # One by one, Redis last, so that the worker shuts down cleanly first.
+            for _name, process in reversed(processes):
+                if process.poll() is None:
+                    process.terminate()
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()

@@ -1,0 +1,19 @@
+from .directory import Account, Address, ExternalContact
+from .group import Alias, Delegation, Group, GroupManager, GroupMember
+from .service import Domain, ExchangeService
+from .task import Task, TaskItem
+
+__all__ = [
+    "Account",
+    "Address",
+    "Alias",
+    "Delegation",
+    "Domain",
+    "ExchangeService",
+    "ExternalContact",
+    "Group",
+    "GroupManager",
+    "GroupMember",
+    "Task",
+    "TaskItem",
+]

@@ -1,0 +1,216 @@
+"""Contact groups and what hangs off them. Rows here are what is live on the platform:
+a requested change lives in its task until a worker has applied it."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .directory import Account, Address, ExternalContact
+from .service import ExchangeService
+
+MAX_SIZE_MB = 100
+MAX_MEMBERS = 10_000
+MAX_ALIASES = 1_000
+
+
+class Group(models.Model):
+    class State(models.TextChoices):
+        CREATING = "creating", _("Creating")
+        OK = "ok", _("Operational")
+        DELETING = "deleting", _("Deleting")
+        SUSPENDED = "suspended", _("Suspended")
+        SUSPENDING = "suspending", _("Suspending")
+        REOPENING = "reopening", _("Reopening")
+
+    class JoinRestriction(models.TextChoices):
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+        APPROVAL_REQUIRED = "approvalRequired", _("Approval required")
+
+    class DepartRestriction(models.TextChoices):
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    service = models.ForeignKey(
+        ExchangeService, on_delete=models.CASCADE, related_name="groups", verbose_name=_("service")
+    )
+    address = models.OneToOneField(
+        Address, on_delete=models.PROTECT, related_name="group", verbose_name=_("email address")
+    )
+    display_name = models.CharField(_("group name"), max_length=256, blank=True)
+    # Empty means the maximum, 100 MB.
+    max_receive_size = models.PositiveSmallIntegerField(
+        _("maximum receive size (MB)"), null=True, blank=True
+    )
+    max_send_size = models.PositiveSmallIntegerField(
+        _("maximum send size (MB)"), null=True, blank=True
+    )
+    join_restriction = models.CharField(
+        _("join restriction"),
+        max_length=16,
+        choices=JoinRestriction,
+        default=JoinRestriction.CLOSED,
+    )
+    depart_restriction = models.CharField(
+        _("depart restriction"),
+        max_length=16,
+        choices=DepartRestriction,
+        default=DepartRestriction.CLOSED,
+    )
+    hidden_from_gal = models.BooleanField(_("hidden from the address list"), default=False)
+    sender_authentication = models.BooleanField(_("sender authentication required"), default=False)
+    state = models.CharField(_("state"), max_length=16, choices=State, default=State.CREATING)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("last updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["address__local_part"]
+        verbose_name = _("group")
+        verbose_name_plural = _("groups")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_receive_size__isnull=True)
+                | Q(max_receive_size__gte=1, max_receive_size__lte=MAX_SIZE_MB),
+                name="group_max_receive_size_1_to_100",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_send_size__isnull=True)
+                | Q(max_send_size__gte=1, max_send_size__lte=MAX_SIZE_MB),
+                name="group_max_send_size_1_to_100",
+            ),
+        ]
+
+    def __str__(self):
+        return self.address.email
+
+    @property
+    def email(self) -> str:
+        return self.address.email
+
+    @property
+    def is_operational(self) -> bool:
+        return self.state == self.State.OK
+
+
+class GroupMember(models.Model):
+    """A member is an account or an external contact, never both."""
+
+    group = models.ForeignKey(
+        Group, on_delete=models.CASCADE, related_name="members", verbose_name=_("group")
+    )
+    account = models.ForeignKey(
+        Account,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="memberships",
+        verbose_name=_("account"),
+    )
+    contact = models.ForeignKey(
+        ExternalContact,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="memberships",
+        verbose_name=_("external contact"),
+    )
+    created_at = models.DateTimeField(_("added"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("group member")
+        verbose_name_plural = _("group members")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(account__isnull=False, contact__isnull=True)
+                | Q(account__isnull=True, contact__isnull=False),
+                name="member_is_account_or_contact",
+            ),
+            models.UniqueConstraint(
+                "group",
+                "account",
+                condition=Q(account__isnull=False),
+                name="member_account_once_per_group",
+            ),
+            models.UniqueConstraint(
+                "group",
+                "contact",
+                condition=Q(contact__isnull=False),
+                name="member_contact_once_per_group",
+            ),
+        ]
+
+    def __str__(self):
+        return str(self.account or self.contact)
+
+
+class GroupManager(models.Model):
+    """An administrator of the group: always an account (the foreign key says so). It
+    receives the group's mail only if it is also a member."""
+
+    group = models.ForeignKey(
+        Group, on_delete=models.CASCADE, related_name="managers", verbose_name=_("group")
+    )
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="managed_groups", verbose_name=_("account")
+    )
+    created_at = models.DateTimeField(_("added"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("group manager")
+        verbose_name_plural = _("group managers")
+        constraints = [
+            models.UniqueConstraint("group", "account", name="manager_once_per_group"),
+        ]
+
+    def __str__(self):
+        return str(self.account)
+
+
+class Delegation(models.Model):
+    class Kind(models.TextChoices):
+        SEND_AS = "send_as", _("Send As")
+        SEND_ON_BEHALF = "send_on_behalf", _("Send on Behalf")
+
+    group = models.ForeignKey(
+        Group, on_delete=models.CASCADE, related_name="delegations", verbose_name=_("group")
+    )
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="delegations", verbose_name=_("account")
+    )
+    kind = models.CharField(_("right"), max_length=16, choices=Kind)
+    created_at = models.DateTimeField(_("added"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("delegation")
+        verbose_name_plural = _("delegations")
+        constraints = [
+            # One right per account and group: Send As and Send on Behalf exclude each other.
+            models.UniqueConstraint("group", "account", name="delegation_one_right_per_account"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.account}"
+
+
+class Alias(models.Model):
+    class State(models.TextChoices):
+        CREATING = "creating", _("Creating")
+        OK = "ok", _("OK")
+        DELETING = "deleting", _("Deleting")
+
+    group = models.ForeignKey(
+        Group, on_delete=models.CASCADE, related_name="aliases", verbose_name=_("group")
+    )
+    address = models.OneToOneField(
+        Address, on_delete=models.PROTECT, related_name="alias", verbose_name=_("address")
+    )
+    state = models.CharField(_("state"), max_length=16, choices=State, default=State.CREATING)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["address__local_part"]
+        verbose_name = _("alias")
+        verbose_name_plural = _("aliases")
+
+    def __str__(self):
+        return self.address.email

@@ -1,0 +1,62 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ExchangeServiceQuerySet(models.QuerySet):
+    def granted_to(self, user):
+        """The services a customer may manage: the scope of every customer query."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(customers=user)
+
+
+class ExchangeService(models.Model):
+    organization_name = models.CharField(_("organization"), max_length=64)
+    name = models.CharField(_("service name"), max_length=64, unique=True)
+    display_name = models.CharField(_("display name"), max_length=128, blank=True)
+    customers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        related_name="exchange_services",
+        blank=True,
+        verbose_name=_("customers"),
+        help_text=_("The customer logins that may manage this service."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = ExchangeServiceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("Exchange service")
+        verbose_name_plural = _("Exchange services")
+
+    def __str__(self):
+        return self.display_name or self.name
+
+
+class Domain(models.Model):
+    class State(models.TextChoices):
+        OK = "ok", _("OK")
+        CREATING = "creating", _("Creating")
+        DELETING = "deleting", _("Deleting")
+        SUSPENDED = "suspended", _("Suspended")
+
+    service = models.ForeignKey(
+        ExchangeService, on_delete=models.CASCADE, related_name="domains", verbose_name=_("service")
+    )
+    name = models.CharField(_("domain name"), max_length=253, unique=True)
+    state = models.CharField(_("state"), max_length=16, choices=State, default=State.OK)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("domain")
+        verbose_name_plural = _("domains")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_usable(self) -> bool:
+        """Only domains in state ok are offered for new addresses."""
+        return self.state == self.State.OK

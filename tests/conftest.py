@@ -1,0 +1,83 @@
+import os
+import urllib.parse
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from controlpanel.celery import app as celery_app
+from exchange_groups import engine
+from exchange_groups.models import Account, Address, Domain, ExchangeService, ExternalContact
+
+pytest_plugins = ["tests.worker"]
+
+
+def _redis_url_for(worker_id: str) -> str:
+    """One Redis database per xdist process, so parallel tests never share a queue."""
+    base = os.environ.get("REDIS_URL") or celery_app.conf.broker_url
+    index = 1 if worker_id == "master" else int(worker_id.removeprefix("gw")) + 1
+    parts = urllib.parse.urlsplit(base)
+    if parts.scheme == "redis+socket":
+        return f"redis+socket://{parts.path}?virtual_host={index}"
+    return urllib.parse.urlunsplit(parts._replace(path=f"/{index}"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def redis_url(worker_id):
+    url = _redis_url_for(worker_id)
+    os.environ["REDIS_URL"] = url
+    celery_app.conf.broker_url = url
+    return url
+
+
+@pytest.fixture(autouse=True)
+def _fresh_backend():
+    """Backend options come from settings; tests that change them get a new instance."""
+    engine.get_backend.cache_clear()
+    yield
+    engine.get_backend.cache_clear()
+
+
+@pytest.fixture
+def customer(db):
+    return get_user_model().objects.create_user("alice", password="alice-password-1")
+
+
+@pytest.fixture
+def service(customer):
+    service = ExchangeService.objects.create(
+        organization_name="hosted-ab12345", name="hosted-ab12345-1"
+    )
+    service.customers.add(customer)
+    return service
+
+
+@pytest.fixture
+def domain(service):
+    return Domain.objects.create(service=service, name="example.fr")
+
+
+@pytest.fixture
+def other_service(db):
+    other = ExchangeService.objects.create(organization_name="hosted-zz9", name="hosted-zz9-1")
+    Domain.objects.create(service=other, name="other.fr")
+    return other
+
+
+def make_account(service, local_part, domain=None):
+    domain = domain or service.domains.first()
+    address = Address.objects.create(domain=domain, local_part=local_part, kind="account")
+    return Account.objects.create(service=service, address=address, display_name=local_part)
+
+
+def make_contact(service, email):
+    return ExternalContact.objects.create(service=service, email=email, display_name=email)
+
+
+@pytest.fixture
+def accounts(service, domain):
+    return [make_account(service, f"user{i}") for i in range(5)]
+
+
+@pytest.fixture
+def contacts(service):
+    return [make_contact(service, f"friend{i}@partner.com") for i in range(3)]
