@@ -16,3 +16,6 @@ STORAGES = {
 }
 # Hashing passwords at full strength only slows the suite down.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# The live server of the browser tests serves static files straight from the sources.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -308,6 +308,38 @@ def _send_on_commit(*tasks: Task):
 # --- Groups -------------------------------------------------------------------------------
 
 
+def check_group(service: ExchangeService, *, local_part: str, domain, **settings):
+    """The rules of a new group's first step (address and settings), for the wizard to
+    show at once. Returns (domain, cleaned settings); raises ValidationError."""
+    errors = Errors()
+    cleaned = _clean_settings(settings, errors, GROUP_SETTINGS)
+    domain = check_address(service, local_part, domain, errors)
+    errors.raise_if_any()
+    return domain, cleaned
+
+
+def check_members(
+    service: ExchangeService,
+    *,
+    member_accounts: Iterable = (),
+    member_contacts: Iterable = (),
+    manager_accounts: Iterable = (),
+    errors: Errors | None = None,
+):
+    """The first members and managers of a new group. Returns (accounts, contacts,
+    managers); raises ValidationError unless `errors` is given to collect into."""
+    own = errors is None
+    errors = Errors() if own else errors
+    accounts = _accounts(service, member_accounts, "members", errors)
+    contacts = _contacts(service, member_contacts, "members", errors)
+    managers = _accounts(service, manager_accounts, "managers", errors)
+    if len(accounts) + len(contacts) > MAX_MEMBERS:
+        errors.add("members", _("A group has at most %(max)d members.") % {"max": MAX_MEMBERS})
+    if own:
+        errors.raise_if_any()
+    return accounts, contacts, managers
+
+
 def create_group(
     service: ExchangeService,
     *,
@@ -324,11 +356,13 @@ def create_group(
     errors = Errors()
     cleaned = _clean_settings(settings, errors, GROUP_SETTINGS)
     domain = check_address(service, local_part, domain, errors)
-    accounts = _accounts(service, member_accounts, "members", errors)
-    contacts = _contacts(service, member_contacts, "members", errors)
-    managers = _accounts(service, manager_accounts, "managers", errors)
-    if len(accounts) + len(contacts) > MAX_MEMBERS:
-        errors.add("members", _("A group has at most %(max)d members.") % {"max": MAX_MEMBERS})
+    accounts, contacts, managers = check_members(
+        service,
+        member_accounts=member_accounts,
+        member_contacts=member_contacts,
+        manager_accounts=manager_accounts,
+        errors=errors,
+    )
     errors.raise_if_any()
 
     with transaction.atomic():
@@ -673,6 +707,8 @@ __all__ = [
     "add_members",
     "cancel_task",
     "check_address",
+    "check_group",
+    "check_members",
     "create_group",
     "delete_group",
     "expected_delegations",

@@ -2,7 +2,8 @@
 a requested change lives in its task until a worker has applied it."""
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from .directory import Account, Address, ExternalContact
@@ -11,6 +12,38 @@ from .service import ExchangeService
 MAX_SIZE_MB = 100
 MAX_MEMBERS = 10_000
 MAX_ALIASES = 1_000
+
+
+def _count(model, **filters):
+    """A correlated COUNT per group: constant queries, no row multiplication."""
+    rows = (
+        model.objects.filter(group=OuterRef("pk"), **filters)
+        .order_by()
+        .values("group")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
+
+
+class GroupQuerySet(models.QuerySet):
+    def granted_to(self, user):
+        from .service import ExchangeService
+
+        return self.filter(service__in=ExchangeService.objects.granted_to(user))
+
+    def with_overview(self):
+        """What the groups list shows: counts, and whether a task is pending or failed."""
+        from .task import Task
+
+        tasks = Task.objects.filter(group=OuterRef("pk"))
+        return self.select_related("address__domain").annotate(
+            alias_count=_count(Alias),
+            manager_count=_count(GroupManager),
+            member_count=_count(GroupMember),
+            has_pending_task=Exists(tasks.filter(status__in=Task.PENDING)),
+            last_task_status=Subquery(tasks.order_by("-pk").values("status")[:1]),
+        )
 
 
 class Group(models.Model):
@@ -63,6 +96,8 @@ class Group(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("last updated"), auto_now=True)
 
+    objects = GroupQuerySet.as_manager()
+
     class Meta:
         ordering = ["address__local_part"]
         verbose_name = _("group")
@@ -90,6 +125,21 @@ class Group(models.Model):
     @property
     def is_operational(self) -> bool:
         return self.state == self.State.OK
+
+    @property
+    def status(self) -> str:
+        """The status the customer reads, from the state and the tasks (needs
+        with_overview()): creating, deleting, suspended..., pending, error or ok."""
+        if getattr(self, "last_task_status", None) == "error" and not self.has_pending_task:
+            return "error"
+        if self.state == self.State.OK and getattr(self, "has_pending_task", False):
+            return "pending"
+        return self.state
+
+    @property
+    def is_settled(self) -> bool:
+        """Nothing will change by itself: the list stops watching the row."""
+        return self.status in ("ok", "error", self.State.SUSPENDED)
 
 
 class GroupMember(models.Model):

@@ -1,0 +1,111 @@
+"""Forms of the customer panel. The rules themselves live in the service functions: a
+form's clean() asks them, so the same message shows next to the same field everywhere."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from . import services
+from .models import Domain, Group
+
+PROVIDER_LOCK = _(
+    "For security reasons, the provider has disabled this option: only the administrators "
+    "of the group can add or remove its members."
+)
+SIZE_HELP = _("From 1 to 100 MB. Leave empty for the maximum value (100 MB).")
+
+
+class GroupSettingsForm(forms.Form):
+    """The first step of the wizard: the address and the settings of design.md §2.1."""
+
+    local_part = forms.CharField(label=_("Email address"), required=False, max_length=200)
+    domain = forms.ModelChoiceField(
+        label=_("Domain"),
+        queryset=Domain.objects.none(),
+        empty_label=None,
+        error_messages={"invalid_choice": _("Choose one of this service's domains.")},
+    )
+    display_name = forms.CharField(label=_("Group name"), required=False, max_length=400)
+    max_receive_size = forms.IntegerField(
+        label=_("Maximum receive size (MB)"),
+        required=False,
+        help_text=SIZE_HELP,
+        widget=forms.NumberInput(attrs={"placeholder": _("Maximum value (100 MB)")}),
+    )
+    max_send_size = forms.IntegerField(
+        label=_("Maximum send size (MB)"),
+        required=False,
+        help_text=SIZE_HELP,
+        widget=forms.NumberInput(attrs={"placeholder": _("Maximum value (100 MB)")}),
+    )
+    join_restriction = forms.ChoiceField(
+        label=_("Manage subscribers"),
+        choices=Group.JoinRestriction.choices,
+        initial=Group.JoinRestriction.CLOSED,
+        disabled=True,
+        help_text=PROVIDER_LOCK,
+    )
+    depart_restriction = forms.ChoiceField(
+        label=_("Manage unsubscribers"),
+        choices=Group.DepartRestriction.choices,
+        initial=Group.DepartRestriction.CLOSED,
+        disabled=True,
+        help_text=PROVIDER_LOCK,
+    )
+    hidden_from_gal = forms.BooleanField(
+        label=_("Hide the group in Outlook (address list)"), required=False
+    )
+    sender_authentication = forms.BooleanField(
+        label=_("Authentication required"),
+        required=False,
+        help_text=_("Only senders of the same platform may write to the group."),
+    )
+
+    def __init__(self, *args, service, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.service = service
+        self.fields["domain"].queryset = service.domains.filter(state=Domain.State.OK)
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            services.check_group(
+                self.service,
+                local_part=data.get("local_part", ""),
+                domain=data.get("domain"),
+                **{f: data.get(f) for f in services.GROUP_SETTINGS},
+            )
+        except ValidationError as exc:
+            self.add_error(None, exc)
+        return data
+
+
+class MembersForm(forms.Form):
+    """The second step. The selection lives in the wizard's storage, so that ticks
+    survive paging and searching; this form checks it when the user goes on."""
+
+    q = forms.CharField(label=_("Search"), required=False)
+
+    def __init__(self, *args, service, selection, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.service = service
+        self.selection = selection
+
+    def clean(self):
+        data = super().clean()
+        try:
+            services.check_members(
+                self.service,
+                member_accounts=self.selection["accounts"],
+                member_contacts=self.selection["contacts"],
+                manager_accounts=self.selection["managers"],
+            )
+        except ValidationError as exc:
+            self.add_error(None, ValidationError(exc.messages))
+        return data
+
+
+class ConfirmForm(forms.Form):
+    """The summary step: nothing to enter, "Confirm" creates the group."""

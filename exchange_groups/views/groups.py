@@ -1,0 +1,93 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q, Value
+from django.db.models.functions import Concat
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from .. import access, services
+from ..models import Group
+from .rendering import render_region
+
+PAGE_SIZE = 20
+
+
+def search_groups(queryset, q: str):
+    """Server-side search by address (local part, domain or the whole address) or name."""
+    if not q:
+        return queryset
+    return queryset.annotate(
+        email=Concat("address__local_part", Value("@"), "address__domain__name")
+    ).filter(Q(email__icontains=q) | Q(display_name__icontains=q))
+
+
+@login_required
+@require_GET
+def group_list(request, service):
+    service = access.service_for(request, service)
+    q = request.GET.get("q", "").strip()
+    groups = search_groups(Group.objects.with_overview().filter(service=service), q)
+    page = Paginator(groups, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"service": service, "tab": "groups", "page": page, "q": q}
+    return render_region(request, "exchange_groups/group_list.html", "table", context)
+
+
+@login_required
+@require_GET
+def group_row(request, service, group):
+    """One row of the list, polled by htmx while the group has work in progress. A group
+    that no longer exists (its deletion is done) answers empty, and htmx removes the row."""
+    service = access.service_for(request, service)
+    found = Group.objects.with_overview().filter(service=service, pk=group).first()
+    if not request.htmx:
+        return redirect("panel:groups", service=service.name)
+    if found is None:
+        return HttpResponse("")
+    return render(
+        request, "exchange_groups/group_list.html#row", {"service": service, "group": found}
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def group_delete(request, service, group):
+    service = access.service_for(request, service)
+    group = access.group_for(request, service, group)
+    if request.method == "POST":
+        try:
+            services.delete_group(group, user=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(
+                request,
+                _("Your request to delete %(group)s has been taken into account.")
+                % {"group": group.email},
+            )
+        return redirect("panel:groups", service=service.name)
+    context = {"service": service, "tab": "groups", "group": group}
+    return render_region(request, "exchange_groups/group_delete.html", "confirm", context)
+
+
+@login_required
+@require_GET
+def address_check(request, service):
+    """Whether the address typed in a form is free, shown as the user types."""
+    service = access.service_for(request, service)
+    prefix = request.GET.get("prefix", "")
+    local_part = request.GET.get(f"{prefix}local_part", "")
+    domain = request.GET.get(f"{prefix}domain", "")
+    message, ok = "", False
+    if local_part:
+        try:
+            found = services.check_address(service, local_part, domain)
+        except ValidationError as exc:
+            message = " ".join(exc.messages)
+        else:
+            ok = True
+            message = _("%(address)s is available.") % {"address": f"{local_part}@{found.name}"}
+    return render(request, "exchange_groups/address_check.html", {"message": message, "ok": ok})

@@ -1,0 +1,64 @@
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.shortcuts import redirect, render
+
+from .. import access
+from ..models import Account, ExchangeService, ExternalContact
+from .rendering import render_region
+
+
+@login_required
+def home(request):
+    services = ExchangeService.objects.granted_to(request.user)
+    if services.count() == 1:
+        return redirect("panel:groups", service=services.get().name)
+    return redirect("panel:services")
+
+
+@login_required
+def service_list(request):
+    services = (
+        ExchangeService.objects.granted_to(request.user)
+        .annotate(group_count=Count("groups", distinct=True))
+        .prefetch_related("domains")
+    )
+    return render(request, "exchange_groups/service_list.html", {"services": services})
+
+
+@login_required
+def service_info(request, service):
+    service = access.service_for(request, service)
+    context = {
+        "service": service,
+        "tab": "info",
+        "domains": service.domains.all(),
+        "account_count": service.accounts.count(),
+        "contact_count": service.external_contacts.count(),
+        "group_count": service.groups.count(),
+    }
+    return render(request, "exchange_groups/service_info.html", context)
+
+
+@login_required
+def accounts(request, service):
+    service = access.service_for(request, service)
+    q = request.GET.get("q", "").strip()
+    rows = Account.objects.filter(service=service).select_related("address__domain")
+    if q:
+        rows = rows.filter(Q(address__local_part__icontains=q) | Q(display_name__icontains=q))
+    page = Paginator(rows, 25).get_page(request.GET.get("page"))
+    context = {"service": service, "tab": "accounts", "page": page, "q": q}
+    return render_region(request, "exchange_groups/accounts.html", "table", context)
+
+
+@login_required
+def contacts(request, service):
+    service = access.service_for(request, service)
+    q = request.GET.get("q", "").strip()
+    rows = ExternalContact.objects.filter(service=service)
+    if q:
+        rows = rows.filter(Q(email__icontains=q) | Q(display_name__icontains=q))
+    page = Paginator(rows, 25).get_page(request.GET.get("page"))
+    context = {"service": service, "tab": "contacts", "page": page, "q": q}
+    return render_region(request, "exchange_groups/contacts.html", "table", context)

@@ -1,0 +1,68 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from .. import access, services
+from ..models import Task
+from .rendering import render_region
+
+PAGE_SIZE = 25
+
+
+@login_required
+@require_GET
+def task_list(request, service):
+    """Recent tasks, newest first. The table polls itself while a task is pending."""
+    service = access.service_for(request, service)
+    status = request.GET.get("status", "")
+    tasks = Task.objects.filter(service=service).order_by("-created_at", "-pk")
+    if status in Task.Status.values:
+        tasks = tasks.filter(status=status)
+    else:
+        status = ""
+    page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "service": service,
+        "tab": "tasks",
+        "page": page,
+        "status": status,
+        "statuses": Task.Status.choices,
+        "polling": Task.objects.filter(service=service, status__in=Task.PENDING).exists(),
+    }
+    return render_region(request, "exchange_groups/task_list.html", "table", context)
+
+
+def _task_action(request, service, task, action, done_message):
+    service = access.service_for(request, service)
+    task = access.task_for(request, service, task)
+    try:
+        action(task, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, done_message % {"task": task.get_function_display()})
+    back = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        return redirect(back)
+    return redirect("panel:tasks", service=service.name)
+
+
+@login_required
+@require_POST
+def task_retry(request, service, task):
+    return _task_action(
+        request, service, task, services.retry_task, _("“%(task)s” will be tried again.")
+    )
+
+
+@login_required
+@require_POST
+def task_cancel(request, service, task):
+    return _task_action(
+        request, service, task, services.cancel_task, _("“%(task)s” has been cancelled.")
+    )

@@ -1,0 +1,228 @@
+"""The customer pages through the test client: without JavaScript, with htmx, and for
+users who may not see them."""
+
+import pytest
+from django.urls import reverse
+
+from exchange_groups import services
+from exchange_groups.models import Group, Task
+
+from .conftest import make_account
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def group(service, customer, domain, accounts):
+    group = services.create_group(
+        service,
+        user=customer,
+        local_part="team",
+        domain=domain,
+        display_name="Team",
+        member_accounts=[a.pk for a in accounts[:2]],
+    )
+    Group.objects.filter(pk=group.pk).update(state="ok")
+    return Group.objects.with_overview().get(pk=group.pk)
+
+
+@pytest.fixture
+def logged_in(client, customer):
+    client.force_login(customer)
+    return client
+
+
+def page_urls(service, group, task):
+    s = service.name
+    return [
+        reverse("panel:service", args=[s]),
+        reverse("panel:accounts", args=[s]),
+        reverse("panel:contacts", args=[s]),
+        reverse("panel:groups", args=[s]),
+        reverse("panel:group-delete", args=[s, group.pk]),
+        reverse("panel:tasks", args=[s]),
+    ]
+
+
+def test_every_page_works_without_javascript(logged_in, service, group):
+    task = group.tasks.first()
+    for url in page_urls(service, group, task):
+        response = logged_in.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        assert html.startswith("<!doctype html>") and "</html>" in html, url
+        assert "nav-tabs" in html
+
+
+def test_htmx_gets_the_region_and_the_same_url_without_htmx_the_page(logged_in, service, group):
+    for name in ("panel:groups", "panel:tasks", "panel:accounts", "panel:contacts"):
+        url = reverse(name, args=[service.name])
+        partial = logged_in.get(url, **HTMX).content.decode()
+        whole = logged_in.get(url).content.decode()
+        assert partial.lstrip().startswith('<div id="table"'), name
+        assert "<html" not in partial and "<html" in whole
+        assert 'id="table"' in whole
+
+
+def test_services_page_lists_only_granted_services(logged_in, service, other_service):
+    html = logged_in.get(reverse("panel:services")).content.decode()
+    assert service.name in html and other_service.name not in html
+
+
+def test_home_goes_straight_to_the_groups_of_a_single_service(logged_in, service):
+    response = logged_in.get("/")
+    assert response.url == reverse("panel:groups", args=[service.name])
+
+
+def test_another_customers_objects_are_404(client, service, group, other_service):
+    from django.contrib.auth import get_user_model
+
+    intruder = get_user_model().objects.create_user("mallory", password="x-password-1")
+    other_service.customers.add(intruder)
+    client.force_login(intruder)
+    task = group.tasks.first()
+    s = service.name
+    for url in [
+        *page_urls(service, group, task),
+        reverse("panel:group-create", args=[s]),
+        reverse("panel:group-wizard", args=[s, "abcdefgh"]),
+        reverse("panel:address-check", args=[s]) + "?local_part=x",
+        reverse("panel:group-row", args=[s, group.pk]),
+    ]:
+        assert client.get(url).status_code == 404, url
+    for url in [
+        reverse("panel:group-delete", args=[s, group.pk]),
+        reverse("panel:task-retry", args=[s, task.pk]),
+        reverse("panel:task-cancel", args=[s, task.pk]),
+    ]:
+        assert client.post(url).status_code == 404, url
+    # Their own service, with another service's group or task id: 404 as well.
+    o = other_service.name
+    assert client.get(reverse("panel:group-delete", args=[o, group.pk])).status_code == 404
+    assert client.post(reverse("panel:task-cancel", args=[o, task.pk])).status_code == 404
+    assert Task.objects.get(pk=task.pk).status == "todo"
+    assert Group.objects.get(pk=group.pk).state == "ok"
+
+
+def test_anonymous_users_are_sent_to_login(client, service, group):
+    task = group.tasks.first()
+    for url in [
+        "/",
+        reverse("panel:services"),
+        *page_urls(service, group, task),
+        reverse("panel:group-wizard", args=[service.name, "abcdefgh"]),
+    ]:
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response.url.startswith(reverse("login") + "?next="), url
+
+
+def test_login_page_and_login(client, customer, service):
+    assert client.get(reverse("login")).status_code == 200
+    response = client.post(
+        reverse("login"), {"username": "alice", "password": "alice-password-1"}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == reverse("panel:groups", args=[service.name])
+    client.logout()
+    bad = client.post(reverse("login"), {"username": "alice", "password": "nope"})
+    assert bad.status_code == 200 and "alert-danger" in bad.content.decode()
+
+
+def test_groups_list_columns_search_and_status(logged_in, service, group, domain, customer):
+    html = logged_in.get(reverse("panel:groups", args=[service.name])).content.decode()
+    assert "team@example.fr" in html and "Team" in html
+    assert 'data-status="pending"' in html  # its members task is still to do
+    assert "Tâche planifiée ou en cours d’exécution" in html
+    services.create_group(service, user=customer, local_part="sales", domain=domain)
+    found = logged_in.get(reverse("panel:groups", args=[service.name]), {"q": "sal"})
+    assert "sales@example.fr" in found.content.decode()
+    assert "team@example.fr" not in found.content.decode()
+    assert "Création en cours" in found.content.decode()
+
+
+def test_group_row_poll_returns_the_row_then_nothing_once_deleted(logged_in, service, group):
+    url = reverse("panel:group-row", args=[service.name, group.pk])
+    row = logged_in.get(url, **HTMX).content.decode()
+    assert row.lstrip().startswith(f'<tr id="group-{group.pk}"')
+    group.delete()
+    assert logged_in.get(url, **HTMX).content == b""
+
+
+def test_delete_confirmation_names_the_group_and_its_counts(logged_in, service, group):
+    url = reverse("panel:group-delete", args=[service.name, group.pk])
+    html = logged_in.get(url).content.decode()
+    assert "Team" in html and "team@example.fr" in html
+    response = logged_in.post(url, follow=True)
+    assert "a bien été prise en compte" in response.content.decode()
+    assert Group.objects.get(pk=group.pk).state == "deleting"
+    assert group.tasks.filter(function="deleteDistributionGroup").exists()
+
+
+def test_tasks_page_filters_retries_and_cancels(logged_in, service, group):
+    first, second = group.tasks.order_by("pk")
+    Task.objects.filter(pk=first.pk).update(status="error", error="La plateforme a refusé.")
+    url = reverse("panel:tasks", args=[service.name])
+    html = logged_in.get(url).content.decode()
+    assert "La plateforme a refusé." in html and "Réessayer" in html
+    assert 'data-polling="true"' in html  # a task is still to do
+    assert "En erreur" in logged_in.get(url, {"status": "error"}).content.decode()
+    assert f'id="task-{second.pk}"' not in logged_in.get(url, {"status": "error"}).content.decode()
+    logged_in.post(reverse("panel:task-retry", args=[service.name, first.pk]))
+    assert Task.objects.get(pk=first.pk).status == "todo"
+    logged_in.post(reverse("panel:task-cancel", args=[service.name, second.pk]))
+    assert Task.objects.get(pk=second.pk).status == "cancelled"
+    # Nothing pending any more once all are finished: the page stops polling.
+    Task.objects.update(status="done")
+    assert 'data-polling="true"' not in logged_in.get(url).content.decode()
+
+
+def test_retry_and_cancel_in_the_wrong_status_say_so(logged_in, service, group):
+    task = group.tasks.first()
+    Task.objects.filter(pk=task.pk).update(status="done")
+    response = logged_in.post(
+        reverse("panel:task-cancel", args=[service.name, task.pk]), follow=True
+    )
+    assert "Seule une tâche planifiée" in response.content.decode()
+    assert Task.objects.get(pk=task.pk).status == "done"
+
+
+def test_address_check_as_you_type(logged_in, service, domain, accounts):
+    url = reverse("panel:address-check", args=[service.name])
+    free = logged_in.get(url, {"local_part": "free", "domain": domain.pk}, **HTMX)
+    assert "free@example.fr" in free.content.decode() and "text-success" in free.content.decode()
+    taken = logged_in.get(url, {"local_part": "user0", "domain": domain.pk}, **HTMX)
+    assert "déjà utilisée" in taken.content.decode()
+
+
+@pytest.mark.parametrize("name", ["panel:groups", "panel:tasks"])
+def test_lists_run_the_same_queries_for_2_and_300_groups(
+    logged_in, service, domain, customer, name, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    members = [make_account(service, f"m{i}") for i in range(50)]
+
+    def add_groups(n, start):
+        for i in range(start, start + n):
+            services.create_group(
+                service,
+                user=customer,
+                local_part=f"g{i}",
+                domain=domain,
+                member_accounts=[m.pk for m in members],
+            )
+
+    def queries():
+        with CaptureQueriesContext(connection) as ctx:
+            assert logged_in.get(reverse(name, args=[service.name])).status_code == 200
+        return len(ctx.captured_queries)
+
+    add_groups(2, 0)
+    Task.objects.filter(function="addDistributionGroupMember").update(status="done")
+    few = queries()
+    add_groups(298, 2)
+    assert Group.objects.count() == 300
+    assert queries() == few
