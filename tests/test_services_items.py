@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils import translation
 
 from exchange_groups import services
 from exchange_groups.models import (
@@ -17,6 +18,13 @@ from exchange_groups.models import (
 from .conftest import make_account
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """These tests read the rules' messages in their source language."""
+    with translation.override("en"):
+        yield
 
 
 def written():

@@ -21,8 +21,8 @@ def search_groups(queryset, q: str):
     if not q:
         return queryset
     return queryset.annotate(
-        email=Concat("address__local_part", Value("@"), "address__domain__name")
-    ).filter(Q(email__icontains=q) | Q(display_name__icontains=q))
+        full_address=Concat("address__local_part", Value("@"), "address__domain__name")
+    ).filter(Q(full_address__icontains=q) | Q(display_name__icontains=q))
 
 
 @login_required

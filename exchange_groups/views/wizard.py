@@ -50,13 +50,13 @@ def directory(service, q: str):
         contacts = contacts.filter(Q(email__icontains=q) | Q(display_name__icontains=q))
     accounts = accounts.annotate(
         kind=Value("account"),
-        address=Concat("address__local_part", Value("@"), "address__domain__name"),
+        mail=Concat("address__local_part", Value("@"), "address__domain__name"),
         name=F("display_name"),
-    ).values_list("kind", "pk", "address", "name")
+    ).order_by().values_list("kind", "pk", "mail", "name")
     contacts = contacts.annotate(
-        kind=Value("contact"), address=F("email"), name=F("display_name")
-    ).values_list("kind", "pk", "address", "name")
-    return accounts.union(contacts, all=True).order_by("address")
+        kind=Value("contact"), mail=F("email"), name=F("display_name")
+    ).order_by().values_list("kind", "pk", "mail", "name")
+    return accounts.union(contacts, all=True).order_by("mail")
 
 
 class _Refused(Exception):
@@ -108,6 +108,13 @@ class CreateGroupWizard(SessionWizardView):
             extra["page"] = int(nav[5:])
         self.storage.extra_data = extra
 
+    def get(self, request, *args, **kwargs):
+        """Show the current step as it was left (formtools would start over): a reload
+        or a link back to this wizard loses nothing. /groups/new/ starts a new one."""
+        step = self.steps.current
+        data = self.storage.get_step_data(step)
+        return self.render(self.get_form(step=step, data=data))
+
     def post(self, *args, **kwargs):
         current = self.request.POST.get(f"{self.prefix}-current_step", self.steps.current)
         if current == "members":
@@ -122,10 +129,11 @@ class CreateGroupWizard(SessionWizardView):
 
     # --- forms and pages ---------------------------------------------------------------------
     def get_form_kwargs(self, step=None):
-        kwargs = {"service": self.service}
+        if step == "settings":
+            return {"service": self.service}
         if step == "members":
-            kwargs["selection"] = self.selection()
-        return kwargs
+            return {"service": self.service, "selection": self.selection()}
+        return {}
 
     def get_form_initial(self, step):
         if step == "members":
