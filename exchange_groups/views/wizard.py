@@ -48,14 +48,20 @@ def directory(service, q: str):
             full=Concat("address__local_part", Value("@"), "address__domain__name")
         ).filter(Q(full__icontains=q) | Q(display_name__icontains=q))
         contacts = contacts.filter(Q(email__icontains=q) | Q(display_name__icontains=q))
-    accounts = accounts.annotate(
-        kind=Value("account"),
-        mail=Concat("address__local_part", Value("@"), "address__domain__name"),
-        name=F("display_name"),
-    ).order_by().values_list("kind", "pk", "mail", "name")
-    contacts = contacts.annotate(
-        kind=Value("contact"), mail=F("email"), name=F("display_name")
-    ).order_by().values_list("kind", "pk", "mail", "name")
+    accounts = (
+        accounts.annotate(
+            kind=Value("account"),
+            mail=Concat("address__local_part", Value("@"), "address__domain__name"),
+            name=F("display_name"),
+        )
+        .order_by()
+        .values_list("kind", "pk", "mail", "name")
+    )
+    contacts = (
+        contacts.annotate(kind=Value("contact"), mail=F("email"), name=F("display_name"))
+        .order_by()
+        .values_list("kind", "pk", "mail", "name")
+    )
     return accounts.union(contacts, all=True).order_by("mail")
 
 
