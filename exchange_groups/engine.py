@@ -55,8 +55,8 @@ def enqueue(task_ids: Iterable[int], countdown: float | None = None) -> None:
     for task_id in task_ids:
         try:
             execute_task.apply_async((task_id,), countdown=countdown)
-        except Exception:
-            log.exception("Could not send task %s to the broker; the sweep will retry", task_id)
+        except Exception as exc:
+            log.warning("Task %s not sent to the broker (%s); the sweep will send it", task_id, exc)
 
 
 def claim(task_id: int) -> uuid.UUID | None:

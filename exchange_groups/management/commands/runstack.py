@@ -1,5 +1,6 @@
-"""Run the whole product in the foreground: web server, Celery worker and beat, and the
-embedded Redis when no REDIS_URL is configured. Ctrl-C stops everything.
+"""Run the whole product in the foreground: the embedded Redis when no REDIS_URL is
+configured, migrations and the demo data (once), then the web server, a Celery worker and
+Celery beat. Ctrl-C stops everything.
 
 Each piece is a separate process, as in production; to scale, run more workers (even on
 other machines) against the same DATABASE_URL and REDIS_URL.
@@ -12,6 +13,7 @@ import sys
 import time
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from controlpanel import embedded_redis
@@ -24,12 +26,15 @@ class Command(BaseCommand):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", default=os.environ.get("PORT", "8000"))
         parser.add_argument(
+            "--no-demo", action="store_true", help="do not load the demo data (loaded once)"
+        )
+        parser.add_argument(
             "--concurrency",
             default=os.environ.get("WORKER_CONCURRENCY", "2"),
             help="worker processes",
         )
 
-    def handle(self, *args, host, port, concurrency, **options):
+    def handle(self, *args, host, port, concurrency, no_demo, **options):
         var_dir = settings.VAR_DIR
         var_dir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
@@ -40,6 +45,11 @@ class Command(BaseCommand):
             processes.append(("redis", embedded_redis.start(socket_path, var_dir / "redis.log")))
             env["REDIS_URL"] = embedded_redis.socket_url(socket_path)
             self.stdout.write(f"Embedded Redis on {socket_path}")
+
+        # With Redis up, the demo's first tasks are sent to the worker as they are created.
+        call_command("migrate", interactive=False, verbosity=0)
+        if not no_demo:
+            call_command("seed_demo", stdout=self.stdout)
 
         python = sys.executable
         commands = {
