@@ -10,7 +10,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def manage(*args, tmp_path, **env):
     environment = {
-        k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "VAR_DIR")
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DEBUG", "SECRET_KEY", "VAR_DIR", "DJANGO_ALLOW_ASYNC_UNSAFE")
     }
     environment.update(DJANGO_SETTINGS_MODULE="controlpanel.settings", VAR_DIR=str(tmp_path))
     environment.update(env)

@@ -26,8 +26,9 @@ def test_every_string_is_translated_and_compiled(language):
     assert shipped == expected, "run: python manage.py compilemessages (django.mo is stale)"
 
 
-def test_pages_switch_language(client):
-    assert "Connexion" in client.get("/login/").content.decode()
+def test_pages_are_french_by_default_and_switch_language(client):
+    # Whatever the browser asks for, French until the user picks another language.
+    assert "Connexion" in client.get("/login/", HTTP_ACCEPT_LANGUAGE="en-US").content.decode()
     client.post("/i18n/setlang/", {"language": "en", "next": "/login/"})
     assert "Log in" in client.get("/login/").content.decode()
 
