@@ -1,6 +1,6 @@
 """Regenerate the README's screenshots from a running product (bin/run):
 
-    .venv/bin/python docs/screenshots.py http://127.0.0.1:8000
+.venv/bin/python docs/screenshots.py http://127.0.0.1:8000
 """
 
 import sys
