@@ -105,7 +105,7 @@ def test_the_constraint_decides_when_both_passed_the_check(service, customer, do
         barrier.wait()  # both have seen the address free
         return result
 
-    monkeypatch.setattr(services, "check_address", check_then_wait)
+    monkeypatch.setattr(services.groups, "check_address", check_then_wait)
     outcomes = []
 
     def request():

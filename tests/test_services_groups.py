@@ -6,6 +6,7 @@ from django.utils import translation
 
 from exchange_groups import services
 from exchange_groups.models import Address, Domain, Group, Task, TaskItem
+from exchange_groups.models import group as group_rules
 
 from .conftest import make_account
 
@@ -139,7 +140,7 @@ def test_members_of_another_service_are_refused(service, customer, domain, other
 
 
 def test_member_limit(service, customer, domain, settings, monkeypatch, accounts):
-    monkeypatch.setattr(services, "MAX_MEMBERS", 4)
+    monkeypatch.setattr(group_rules, "MAX_MEMBERS", 4)
     with pytest.raises(ValidationError) as exc:
         create(service, customer, domain, member_accounts=[a.pk for a in accounts])
     assert "at most 4 members" in exc.value.message_dict["members"][0]

@@ -14,6 +14,7 @@ from exchange_groups.models import (
     Task,
     TaskItem,
 )
+from exchange_groups.models import group as group_rules
 
 from .conftest import make_account
 
@@ -69,7 +70,7 @@ def test_add_members_rules(group, customer, accounts, other_service):
 
 
 def test_member_limit_counts_live_and_pending(group, customer, accounts, monkeypatch):
-    monkeypatch.setattr(services, "MAX_MEMBERS", 3)
+    monkeypatch.setattr(group_rules, "MAX_MEMBERS", 3)
     GroupMember.objects.create(group=group, account=accounts[0])
     services.add_members(group, user=customer, accounts=[accounts[1].pk])
     before = written()
@@ -185,7 +186,7 @@ def test_alias_rules(group, customer, domain, accounts, monkeypatch):
         with pytest.raises(ValidationError) as exc:
             services.add_alias(group, user=customer, local_part=local_part, domain=domain)
         assert text in exc.value.message_dict["local_part"][0]
-    monkeypatch.setattr(services, "MAX_ALIASES", 1)
+    monkeypatch.setattr(group_rules, "MAX_ALIASES", 1)
     services.add_alias(group, user=customer, local_part="one", domain=domain)
     before = written()
     with pytest.raises(ValidationError) as exc:

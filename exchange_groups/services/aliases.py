@@ -1,0 +1,58 @@
+"""Aliases of a group."""
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from ..models import (
+    Address,
+    Alias,
+    Group,
+    Task,
+)
+from ..models import group as group_rules
+from .common import (
+    Errors,
+    F,
+    _new_task,
+    _require_operational,
+    _reserve_address,
+    _send_on_commit,
+    check_address,
+)
+
+
+def add_alias(group: Group, *, user, local_part: str, domain) -> Alias:
+    _require_operational(group)
+    errors = Errors()
+    domain = check_address(group.service, local_part, domain, errors)
+    if group.aliases.count() >= group_rules.MAX_ALIASES:
+        errors.add(
+            "local_part",
+            _("A group has at most %(max)d aliases.") % {"max": group_rules.MAX_ALIASES},
+        )
+    errors.raise_if_any()
+    with transaction.atomic():
+        address = _reserve_address(domain, local_part, Address.Kind.ALIAS)
+        alias = Alias.objects.create(group=group, address=address, state=Alias.State.CREATING)
+        task = _new_task(group, F.ADD_ALIAS, user, items=[alias])
+        _send_on_commit(task)
+    return alias
+
+
+def remove_alias(alias: Alias, *, user) -> Task:
+    group = alias.group
+    _require_operational(group)
+    if alias.state != Alias.State.OK:
+        raise ValidationError(
+            {NON_FIELD_ERRORS: _("This alias is not active yet: wait until its state is OK.")}
+        )
+    with transaction.atomic():
+        if not Alias.objects.filter(pk=alias.pk, state=Alias.State.OK).update(
+            state=Alias.State.DELETING
+        ):
+            raise ValidationError({NON_FIELD_ERRORS: _("This alias is already being removed.")})
+        alias.state = Alias.State.DELETING
+        task = _new_task(group, F.DELETE_ALIAS, user, items=[alias])
+        _send_on_commit(task)
+    return task

@@ -1,0 +1,291 @@
+"""What the service functions share: errors, address rules, item lookups, tasks."""
+
+from collections.abc import Iterable
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .. import engine
+from ..models import (
+    Account,
+    Address,
+    Delegation,
+    Domain,
+    ExchangeService,
+    ExternalContact,
+    Group,
+    Task,
+    TaskItem,
+)
+from ..models import group as group_rules
+from ..models.directory import LOCAL_PART_MAX_LENGTH, LOCAL_PART_RE
+
+ADDRESS_TAKEN = "address_taken"
+
+
+# Settings a customer may change on a group, and their defaults.
+GROUP_SETTINGS = {
+    "display_name": "",
+    "max_receive_size": None,
+    "max_send_size": None,
+    "join_restriction": Group.JoinRestriction.CLOSED,
+    "depart_restriction": Group.DepartRestriction.CLOSED,
+    "hidden_from_gal": False,
+    "sender_authentication": False,
+}
+
+
+F = Task.Function
+
+
+DELEGATION_FUNCTIONS = {
+    Delegation.Kind.SEND_AS: (F.ADD_SEND_AS, F.DELETE_SEND_AS),
+    Delegation.Kind.SEND_ON_BEHALF: (F.ADD_SEND_ON_BEHALF, F.DELETE_SEND_ON_BEHALF),
+}
+
+
+class Errors(dict):
+    """Field name -> messages, raised together so that a form shows them all at once."""
+
+    def add(self, field, message, code=None):
+        self.setdefault(field, []).append(ValidationError(message, code=code))
+
+    def raise_if_any(self):
+        if self:
+            raise ValidationError(dict(self))
+
+
+def check_address(service: ExchangeService, local_part: str, domain, errors: Errors | None = None):
+    """Check a new address of the service: pattern, length, domain, and that it is free.
+
+    Returns the Domain. Raises ValidationError unless `errors` is given to collect into.
+    """
+    own = errors is None
+    errors = Errors() if own else errors
+    local_part = (local_part or "").strip()
+    if not local_part:
+        errors.add("local_part", _("Enter the part of the address before the “@”."))
+    elif len(local_part) > LOCAL_PART_MAX_LENGTH:
+        errors.add(
+            "local_part",
+            _("At most %(max)d characters (it has %(length)d).")
+            % {"max": LOCAL_PART_MAX_LENGTH, "length": len(local_part)},
+        )
+    elif not LOCAL_PART_RE.match(local_part):
+        errors.add(
+            "local_part",
+            _(
+                "Use letters, digits, “-” and “_”, with a single “.” or “+” between them "
+                "(not at the start or the end)."
+            ),
+        )
+    domain_obj = _service_domain(service, domain, errors)
+    if (
+        domain_obj is not None
+        and "local_part" not in errors
+        and Address.objects.filter(local_part__iexact=local_part, domain=domain_obj).exists()
+    ):
+        errors.add("local_part", _("This address is already used on the platform."), ADDRESS_TAKEN)
+    if own:
+        errors.raise_if_any()
+    return domain_obj
+
+
+def _service_domain(service, domain, errors) -> Domain | None:
+    domain_id = domain.pk if isinstance(domain, Domain) else domain
+    found = service.domains.filter(pk=domain_id).first() if domain_id not in (None, "") else None
+    if found is None:
+        errors.add("domain", _("Choose one of this service's domains."))
+    elif not found.is_usable:
+        errors.add("domain", _("This domain is not ready yet: choose a domain in state OK."))
+        return None
+    return found
+
+
+def _reserve_address(domain: Domain, local_part: str, kind: str) -> Address:
+    """Take the address on the platform. The unique constraint decides between racing
+    requests: the loser gets the same message as if it had been taken long before."""
+    try:
+        with transaction.atomic():
+            return Address.objects.create(domain=domain, local_part=local_part.strip(), kind=kind)
+    except IntegrityError:
+        raise ValidationError(
+            {
+                "local_part": ValidationError(
+                    _("This address is already used on the platform."), code=ADDRESS_TAKEN
+                )
+            }
+        ) from None
+
+
+def _clean_settings(values: dict, errors: Errors, defaults: dict) -> dict:
+    """Validate the group settings present in `values`; absent ones keep `defaults`."""
+    unknown = set(values) - set(GROUP_SETTINGS)
+    if unknown:
+        raise TypeError(f"unknown group settings: {', '.join(sorted(unknown))}")
+    cleaned = dict(defaults)
+    cleaned.update(values)
+
+    name = cleaned["display_name"] = (cleaned["display_name"] or "").strip()
+    if len(name) > 256:
+        errors.add("display_name", _("At most 256 characters."))
+
+    for field in ("max_receive_size", "max_send_size"):
+        size = cleaned[field]
+        if size in (None, ""):
+            cleaned[field] = None
+            continue
+        try:
+            size = int(size)
+        except (TypeError, ValueError):
+            size = None
+        if size is None or not 1 <= size <= group_rules.MAX_SIZE_MB:
+            errors.add(
+                field,
+                _("Enter a size from 1 to %(max)d MB, or choose the maximum value.")
+                % {"max": group_rules.MAX_SIZE_MB},
+            )
+        cleaned[field] = size
+
+    # The provider has locked subscription management for security: only "closed".
+    locked = _("Disabled by the provider for security reasons: only “closed” is possible.")
+    if cleaned["join_restriction"] != Group.JoinRestriction.CLOSED:
+        errors.add("join_restriction", locked)
+    if cleaned["depart_restriction"] != Group.DepartRestriction.CLOSED:
+        errors.add("depart_restriction", locked)
+
+    for field in ("hidden_from_gal", "sender_authentication"):
+        cleaned[field] = bool(cleaned[field])
+    return cleaned
+
+
+def _require_operational(group: Group):
+    if not group.is_operational:
+        raise ValidationError(
+            {
+                NON_FIELD_ERRORS: ValidationError(
+                    _("The group %(group)s is not operational: wait until its state is OK.")
+                    % {"group": group.email},
+                    code="not_operational",
+                )
+            }
+        )
+
+
+def _resolve(queryset, ids: Iterable, field: str, errors: Errors, unknown_message: str):
+    """The objects of `queryset` (already scoped to the service) with these ids."""
+    try:
+        wanted = {int(pk) for pk in ids}
+    except (TypeError, ValueError):
+        errors.add(field, unknown_message)
+        return []
+    found = list(queryset.filter(pk__in=wanted)) if wanted else []
+    if len(found) != len(wanted):
+        errors.add(field, unknown_message)
+    return found
+
+
+def _accounts(service, ids, field, errors):
+    return _resolve(
+        Account.objects.filter(service=service).select_related("address__domain"),
+        ids,
+        field,
+        errors,
+        _("Choose accounts of this service."),
+    )
+
+
+def _contacts(service, ids, field, errors):
+    return _resolve(
+        ExternalContact.objects.filter(service=service),
+        ids,
+        field,
+        errors,
+        _("Choose external contacts of this service."),
+    )
+
+
+def _pending_items(group, function):
+    return TaskItem.objects.filter(
+        task__group=group, task__function=function, task__status__in=Task.PENDING
+    ).exclude(status=TaskItem.Status.DONE)
+
+
+def expected_members(group: Group) -> set[tuple[str, int]]:
+    """Members once the pending tasks are applied: ("account", id) and ("contact", id)."""
+    live = {
+        ("account", a) if a else ("contact", c)
+        for a, c in group.members.values_list("account_id", "contact_id")
+    }
+    for function, change in ((F.ADD_MEMBER, set.add), (F.DELETE_MEMBER, set.discard)):
+        for a, c in _pending_items(group, function).values_list("account_id", "contact_id"):
+            change(live, ("account", a) if a else ("contact", c))
+    return live
+
+
+def expected_managers(group: Group) -> set[int]:
+    live = set(group.managers.values_list("account_id", flat=True))
+    live |= set(_pending_items(group, F.ADD_MANAGER).values_list("account_id", flat=True))
+    live -= set(_pending_items(group, F.DELETE_MANAGER).values_list("account_id", flat=True))
+    return live
+
+
+def expected_delegations(group: Group) -> dict[int, str]:
+    """Account id -> right, once the pending tasks are applied."""
+    rights = dict(group.delegations.values_list("account_id", "kind"))
+    for kind, (add, delete) in DELEGATION_FUNCTIONS.items():
+        for account_id in _pending_items(group, delete).values_list("account_id", flat=True):
+            rights.pop(account_id, None)
+        for account_id in _pending_items(group, add).values_list("account_id", flat=True):
+            rights[account_id] = kind
+    return rights
+
+
+def _names(objects) -> str:
+    names = [str(o) for o in objects]
+    shown = ", ".join(names[:5])
+    return shown + (_(" and %(count)d more") % {"count": len(names) - 5} if len(names) > 5 else "")
+
+
+def _new_task(group, function, user, *, params=None, items=(), reserved_address=None) -> Task:
+    task = Task.objects.create(
+        service_id=group.service_id,
+        group=group,
+        object_label=group.email,
+        function=function,
+        params=params or {},
+        requested_by=user if user and user.is_authenticated else None,
+        reserved_address=reserved_address,
+        enqueued_at=timezone.now(),
+    )
+    TaskItem.objects.bulk_create(
+        [
+            TaskItem(
+                task=task,
+                label=str(obj),
+                **{_item_field(obj): obj},
+            )
+            for obj in items
+        ],
+        batch_size=1000,
+    )
+    return task
+
+
+def _item_field(obj) -> str:
+    if isinstance(obj, Account):
+        return "account"
+    if isinstance(obj, ExternalContact):
+        return "contact"
+    return "alias"
+
+
+def _send_on_commit(*tasks: Task):
+    ids = [t.pk for t in tasks]
+    transaction.on_commit(lambda: engine.enqueue(ids))
+
+
+def _json_settings(values: dict) -> dict:
+    return {k: str(v) if hasattr(v, "label") else v for k, v in values.items()}

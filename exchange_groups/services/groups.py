@@ -1,0 +1,154 @@
+"""Creating, changing and deleting groups."""
+
+from collections.abc import Iterable
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from ..models import (
+    Address,
+    Domain,
+    ExchangeService,
+    Group,
+    Task,
+)
+from ..models import group as group_rules
+from .common import (
+    GROUP_SETTINGS,
+    Errors,
+    F,
+    _accounts,
+    _clean_settings,
+    _contacts,
+    _json_settings,
+    _new_task,
+    _require_operational,
+    _reserve_address,
+    _send_on_commit,
+    check_address,
+)
+
+
+def check_group(service: ExchangeService, *, local_part: str, domain, **settings):
+    """The rules of a new group's first step (address and settings), for the wizard to
+    show at once. Returns (domain, cleaned settings); raises ValidationError."""
+    errors = Errors()
+    cleaned = _clean_settings(settings, errors, GROUP_SETTINGS)
+    domain = check_address(service, local_part, domain, errors)
+    errors.raise_if_any()
+    return domain, cleaned
+
+
+def check_members(
+    service: ExchangeService,
+    *,
+    member_accounts: Iterable = (),
+    member_contacts: Iterable = (),
+    manager_accounts: Iterable = (),
+    errors: Errors | None = None,
+):
+    """The first members and managers of a new group. Returns (accounts, contacts,
+    managers); raises ValidationError unless `errors` is given to collect into."""
+    own = errors is None
+    errors = Errors() if own else errors
+    accounts = _accounts(service, member_accounts, "members", errors)
+    contacts = _contacts(service, member_contacts, "members", errors)
+    managers = _accounts(service, manager_accounts, "managers", errors)
+    if len(accounts) + len(contacts) > group_rules.MAX_MEMBERS:
+        errors.add(
+            "members", _("A group has at most %(max)d members.") % {"max": group_rules.MAX_MEMBERS}
+        )
+    if own:
+        errors.raise_if_any()
+    return accounts, contacts, managers
+
+
+def create_group(
+    service: ExchangeService,
+    *,
+    user,
+    local_part: str,
+    domain,
+    member_accounts: Iterable = (),
+    member_contacts: Iterable = (),
+    manager_accounts: Iterable = (),
+    **settings,
+) -> Group:
+    """Create a group with its first members and managers: the group appears in state
+    creating, and one task per function is sent (group, members, managers)."""
+    errors = Errors()
+    cleaned = _clean_settings(settings, errors, GROUP_SETTINGS)
+    domain = check_address(service, local_part, domain, errors)
+    accounts, contacts, managers = check_members(
+        service,
+        member_accounts=member_accounts,
+        member_contacts=member_contacts,
+        manager_accounts=manager_accounts,
+        errors=errors,
+    )
+    errors.raise_if_any()
+
+    with transaction.atomic():
+        address = _reserve_address(domain, local_part, Address.Kind.GROUP)
+        group = Group.objects.create(
+            service=service, address=address, state=Group.State.CREATING, **cleaned
+        )
+        tasks = [_new_task(group, F.ADD_GROUP, user, params=_json_settings(cleaned))]
+        if accounts or contacts:
+            tasks.append(_new_task(group, F.ADD_MEMBER, user, items=[*accounts, *contacts]))
+        if managers:
+            tasks.append(_new_task(group, F.ADD_MANAGER, user, items=managers))
+        _send_on_commit(*tasks)
+    return group
+
+
+def update_group(group: Group, *, user, local_part=None, domain=None, **settings) -> Task:
+    """Change a group's settings, its address included. The rows keep today's values until
+    the worker applies the task; a new address is reserved at once."""
+    _require_operational(group)
+    errors = Errors()
+    current = {field: getattr(group, field) for field in GROUP_SETTINGS}
+    cleaned = _clean_settings(settings, errors, current)
+    changes = {f: v for f, v in cleaned.items() if v != current[f]}
+
+    new_address = None
+    if local_part is not None or domain is not None:
+        local_part = group.address.local_part if local_part is None else local_part
+        domain = group.address.domain_id if domain is None else domain
+        domain_id = domain.pk if isinstance(domain, Domain) else domain
+        same = (
+            str(domain_id) == str(group.address.domain_id)
+            and local_part.strip().lower() == group.address.local_part.lower()
+        )
+        if not same:
+            new_address = check_address(group.service, local_part, domain, errors)
+    errors.raise_if_any()
+    if not changes and new_address is None:
+        raise ValidationError({NON_FIELD_ERRORS: _("Nothing to change: every value is the same.")})
+
+    with transaction.atomic():
+        params = {
+            "changes": _json_settings(changes),
+            "previous": _json_settings({f: current[f] for f in changes}),
+        }
+        reserved = None
+        if new_address is not None:
+            reserved = _reserve_address(new_address, local_part, Address.Kind.RESERVED)
+            params["changes"]["address"] = f"{reserved.local_part}@{new_address.name}"
+            params["previous"]["address"] = group.email
+        task = _new_task(group, F.SET_GROUP, user, params=params, reserved_address=reserved)
+        _send_on_commit(task)
+    return task
+
+
+def delete_group(group: Group, *, user) -> Task:
+    _require_operational(group)
+    with transaction.atomic():
+        locked = Group.objects.select_for_update().get(pk=group.pk)
+        _require_operational(locked)
+        Group.objects.filter(pk=group.pk).update(state=Group.State.DELETING)
+        group.state = Group.State.DELETING
+        task = _new_task(group, F.DELETE_GROUP, user)
+        _send_on_commit(task)
+    return task
