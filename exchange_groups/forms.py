@@ -82,6 +82,65 @@ class GroupSettingsForm(forms.Form):
         return data
 
 
+class GroupEditForm(GroupSettingsForm):
+    """Configurer le groupe: the same fields, filled in with today's values. Its clean()
+    asks the service what would change, so the summary shows exactly that."""
+
+    def __init__(self, *args, group, **kwargs):
+        initial = {f: getattr(group, f) for f in services.GROUP_SETTINGS}
+        initial.update(local_part=group.address.local_part, domain=group.address.domain_id)
+        super().__init__(*args, service=group.service, initial=initial, **kwargs)
+        self.group = group
+        self.changes = {}
+
+    def service_values(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "local_part": data.get("local_part", ""),
+            "domain": data.get("domain"),
+            **{f: data.get(f) for f in services.GROUP_SETTINGS},
+        }
+
+    def clean(self):
+        data = forms.Form.clean(self)
+        if self.errors:
+            return data
+        try:
+            self.changes = services.plan_update(self.group, **self.service_values())
+        except ValidationError as exc:
+            self.add_error(None, exc)
+        return data
+
+
+class AliasForm(forms.Form):
+    local_part = forms.CharField(label=_("Alias"), required=False, max_length=200)
+    domain = forms.ModelChoiceField(
+        label=_("Domain"),
+        queryset=Domain.objects.none(),
+        empty_label=None,
+        error_messages={"invalid_choice": _("Choose one of this service's domains.")},
+    )
+
+    def __init__(self, *args, service, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["domain"].queryset = service.domains.filter(state=Domain.State.OK)
+
+
+class ContactForm(forms.Form):
+    email = forms.CharField(label=_("Email address"), required=False, max_length=400)
+    display_name = forms.CharField(label=_("Display name"), required=False, max_length=400)
+    first_name = forms.CharField(label=_("First name"), required=False, max_length=200)
+    last_name = forms.CharField(label=_("Last name"), required=False, max_length=200)
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV file of addresses"),
+        required=False,
+        help_text=_("One address per line, or a column named “email” or “address”. At most 2 MB."),
+    )
+
+
 class MembersForm(forms.Form):
     """The second step. The selection lives in the wizard's storage, so that ticks
     survive paging and searching; this form checks it when the user goes on."""

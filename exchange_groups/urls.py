@@ -1,16 +1,22 @@
 from django.urls import path
 
-from .views import groups, services, tasks, wizard
+from .views import aliases, configure, contacts, groups, members, services, tasks, transfers, wizard
 
 app_name = "panel"
 
 service = "services/<slug:service>"
+group = f"{service}/groups/<int:group>"
 urlpatterns = [
     path("", services.home, name="home"),
     path("services/", services.service_list, name="services"),
     path(f"{service}/", services.service_info, name="service"),
     path(f"{service}/accounts/", services.accounts, name="accounts"),
-    path(f"{service}/contacts/", services.contacts, name="contacts"),
+    path(f"{service}/contacts/", contacts.contacts, name="contacts"),
+    path(
+        f"{service}/contacts/<int:contact>/delete/",
+        contacts.contact_delete,
+        name="contact-delete",
+    ),
     path(f"{service}/groups/", groups.group_list, name="groups"),
     path(f"{service}/groups/new/", wizard.start, name="group-create"),
     path(
@@ -20,6 +26,14 @@ urlpatterns = [
     ),
     path(f"{service}/groups/<int:group>/row/", groups.group_row, name="group-row"),
     path(f"{service}/groups/<int:group>/delete/", groups.group_delete, name="group-delete"),
+    path(f"{service}/groups/export.csv", transfers.export_groups, name="groups-export"),
+    path(f"{group}/settings/", configure.configure_group, name="group-configure"),
+    path(f"{group}/users/", members.UsersPage.as_view(), name="group-users"),
+    path(f"{group}/delegations/", members.DelegationsPage.as_view(), name="group-delegations"),
+    path(f"{group}/aliases/", aliases.aliases, name="aliases"),
+    path(f"{group}/aliases/<int:alias>/delete/", aliases.alias_delete, name="alias-delete"),
+    path(f"{group}/members.csv", transfers.export_members, name="group-export"),
+    path(f"{group}/import/", transfers.import_members, name="group-import"),
     path(f"{service}/address-check/", groups.address_check, name="address-check"),
     path(f"{service}/tasks/", tasks.task_list, name="tasks"),
     path(f"{service}/tasks/<int:task>/retry/", tasks.task_retry, name="task-retry"),

@@ -17,11 +17,30 @@ from .common import (
     expected_managers,
     expected_members,
 )
-from .groups import check_group, check_members, create_group, delete_group, update_group
+from .contacts import (
+    ImportPreview,
+    create_contact,
+    delete_contact,
+    import_members,
+    preview_import,
+)
+from .groups import (
+    check_group,
+    check_members,
+    create_group,
+    delete_group,
+    plan_update,
+    update_group,
+)
 from .members import (
     add_delegations,
     add_managers,
     add_members,
+    change_delegations,
+    change_users,
+    pending_subjects,
+    plan_delegations,
+    plan_users,
     remove_delegations,
     remove_managers,
     remove_members,
@@ -29,6 +48,11 @@ from .members import (
 from .tasks import cancel_task, retry_task
 
 __all__ = [
+    "ImportPreview",
+    "create_contact",
+    "delete_contact",
+    "import_members",
+    "preview_import",
     "ADDRESS_TAKEN",
     "GROUP_SETTINGS",
     "add_alias",
@@ -36,6 +60,11 @@ __all__ = [
     "add_managers",
     "add_members",
     "cancel_task",
+    "change_delegations",
+    "change_users",
+    "pending_subjects",
+    "plan_delegations",
+    "plan_users",
     "check_address",
     "check_group",
     "check_members",
@@ -44,6 +73,7 @@ __all__ = [
     "expected_delegations",
     "expected_managers",
     "expected_members",
+    "plan_update",
     "remove_alias",
     "remove_delegations",
     "remove_managers",

@@ -103,40 +103,51 @@ def create_group(
     return group
 
 
-def update_group(group: Group, *, user, local_part=None, domain=None, **settings) -> Task:
-    """Change a group's settings, its address included. The rows keep today's values until
-    the worker applies the task; a new address is reserved at once."""
+def plan_update(group: Group, *, local_part=None, domain=None, **settings) -> dict:
+    """What update_group would change: {field: (today's value, new value)}, "address"
+    included. Raises ValidationError for a rule broken or when nothing changes."""
+    return _plan(group, local_part, domain, settings)[0]
+
+
+def _plan(group, local_part, domain, settings):
     _require_operational(group)
     errors = Errors()
     current = {field: getattr(group, field) for field in GROUP_SETTINGS}
     cleaned = _clean_settings(settings, errors, current)
-    changes = {f: v for f, v in cleaned.items() if v != current[f]}
-
+    changes = {f: (current[f], v) for f, v in cleaned.items() if v != current[f]}
     new_address = None
     if local_part is not None or domain is not None:
-        local_part = group.address.local_part if local_part is None else local_part
+        local_part = (group.address.local_part if local_part is None else local_part).strip()
         domain = group.address.domain_id if domain is None else domain
         domain_id = domain.pk if isinstance(domain, Domain) else domain
         same = (
             str(domain_id) == str(group.address.domain_id)
-            and local_part.strip().lower() == group.address.local_part.lower()
+            and local_part.lower() == group.address.local_part.lower()
         )
         if not same:
-            new_address = check_address(group.service, local_part, domain, errors)
+            new_domain = check_address(group.service, local_part, domain, errors)
+            if new_domain is not None:
+                changes["address"] = (group.email, f"{local_part}@{new_domain.name}")
+                new_address = (local_part, new_domain)
     errors.raise_if_any()
-    if not changes and new_address is None:
+    if not changes:
         raise ValidationError({NON_FIELD_ERRORS: _("Nothing to change: every value is the same.")})
+    return changes, new_address
 
+
+def update_group(group: Group, *, user, local_part=None, domain=None, **settings) -> Task:
+    """Change a group's settings, its address included. The rows keep today's values until
+    the worker applies the task; a new address is reserved at once."""
+    changes, new_address = _plan(group, local_part, domain, settings)
     with transaction.atomic():
         params = {
-            "changes": _json_settings(changes),
-            "previous": _json_settings({f: current[f] for f in changes}),
+            "changes": _json_settings({f: new for f, (_old, new) in changes.items()}),
+            "previous": _json_settings({f: old for f, (old, _new) in changes.items()}),
         }
         reserved = None
         if new_address is not None:
-            reserved = _reserve_address(new_address, local_part, Address.Kind.RESERVED)
-            params["changes"]["address"] = f"{reserved.local_part}@{new_address.name}"
-            params["previous"]["address"] = group.email
+            local_part, new_domain = new_address
+            reserved = _reserve_address(new_domain, local_part, Address.Kind.RESERVED)
         task = _new_task(group, F.SET_GROUP, user, params=params, reserved_address=reserved)
         _send_on_commit(task)
     return task

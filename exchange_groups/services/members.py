@@ -2,14 +2,18 @@
 
 from collections.abc import Iterable
 
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from ..models import (
+    Account,
     Delegation,
+    ExternalContact,
     Group,
     Task,
+    TaskItem,
 )
 from ..models import group as group_rules
 from .common import (
@@ -179,3 +183,132 @@ def remove_delegations(group: Group, *, user, kind: str, accounts: Iterable) -> 
         task = _new_task(group, delete_function, user, items=objects)
         _send_on_commit(task)
     return task
+
+
+def pending_subjects(group: Group) -> set[str]:
+    """Keys ("account:12", "contact:3") with a member, manager or delegation change still
+    pending on this group: the pages disable their boxes ("Tâche en cours")."""
+    items = TaskItem.objects.filter(task__group=group, task__status__in=Task.PENDING).exclude(
+        status=TaskItem.Status.DONE
+    )
+    keys = set()
+    for function, account_id, contact_id in items.values_list(
+        "task__function", "account_id", "contact_id"
+    ):
+        if account_id:
+            keys.add(f"{_family(function)}:account:{account_id}")
+        if contact_id:
+            keys.add(f"{_family(function)}:contact:{contact_id}")
+    return keys
+
+
+def _family(function: str) -> str:
+    if "Manager" in function:
+        return "manager"
+    if "SendAs" in function or "SendOnBehalf" in function:
+        return "delegation"
+    return "member"
+
+
+def change_users(group: Group, *, user, **wanted) -> list[Task]:
+    """Make the members and managers what the customer ticked: only the differences with
+    today's state (pending changes included) become tasks, removals first."""
+    return _tasks_for_plan(group, user, plan_users(group, **wanted))
+
+
+def plan_users(
+    group: Group,
+    *,
+    member_accounts: Iterable = (),
+    member_contacts: Iterable = (),
+    manager_accounts: Iterable = (),
+) -> list[tuple[str, list]]:
+    """The tasks change_users would write: [(function, [account or contact, ...])]."""
+    _require_operational(group)
+    service = group.service
+    errors = Errors()
+    accounts = _accounts(service, member_accounts, "members", errors)
+    contacts = _contacts(service, member_contacts, "members", errors)
+    managers = _accounts(service, manager_accounts, "managers", errors)
+    wanted = {("account", a.pk) for a in accounts} | {("contact", c.pk) for c in contacts}
+    if len(wanted) > group_rules.MAX_MEMBERS:
+        errors.add(
+            "members",
+            _("A group has at most %(max)d members; it would have %(count)d.")
+            % {"max": group_rules.MAX_MEMBERS, "count": len(wanted)},
+        )
+    errors.raise_if_any()
+    current = expected_members(group)
+    current_managers = expected_managers(group)
+    wanted_managers = {a.pk for a in managers}
+    plan = [
+        (F.DELETE_MEMBER, current - wanted),
+        (F.ADD_MEMBER, wanted - current),
+        (F.DELETE_MANAGER, {("account", pk) for pk in current_managers - wanted_managers}),
+        (F.ADD_MANAGER, {("account", pk) for pk in wanted_managers - current_managers}),
+    ]
+    return _objects_for_plan(group, plan)
+
+
+def change_delegations(group: Group, *, user, **wanted) -> list[Task]:
+    """Make the Send As and Send on Behalf rights what the customer ticked; an account
+    holds one of the two at most. Revocations run before grants."""
+    return _tasks_for_plan(group, user, plan_delegations(group, **wanted))
+
+
+def plan_delegations(
+    group: Group, *, send_as: Iterable = (), send_on_behalf: Iterable = ()
+) -> list[tuple[str, list]]:
+    """The tasks change_delegations would write: [(function, [account, ...])]."""
+    _require_operational(group)
+    errors = Errors()
+    as_accounts = _accounts(group.service, send_as, "accounts", errors)
+    behalf_accounts = _accounts(group.service, send_on_behalf, "accounts", errors)
+    both = {a.pk for a in as_accounts} & {a.pk for a in behalf_accounts}
+    if both:
+        errors.add(
+            "accounts",
+            _("Send As and Send on Behalf exclude each other; choose one right for: %(names)s.")
+            % {"names": _names([a for a in as_accounts if a.pk in both])},
+            "delegation_exclusive",
+        )
+    errors.raise_if_any()
+    rights = expected_delegations(group)
+    current = {kind: {pk for pk, k in rights.items() if k == kind} for kind in DELEGATION_FUNCTIONS}
+    wanted = {
+        Delegation.Kind.SEND_AS: {a.pk for a in as_accounts},
+        Delegation.Kind.SEND_ON_BEHALF: {a.pk for a in behalf_accounts},
+    }
+    plan = []
+    for kind, (_add, delete) in DELEGATION_FUNCTIONS.items():
+        plan.append((delete, {("account", pk) for pk in current[kind] - wanted[kind]}))
+    for kind, (add, _delete) in DELEGATION_FUNCTIONS.items():
+        plan.append((add, {("account", pk) for pk in wanted[kind] - current[kind]}))
+    return _objects_for_plan(group, plan)
+
+
+def _objects_for_plan(group, plan) -> list[tuple[str, list]]:
+    """[(function, {(kind, id)})] -> [(function, [object])] for the non-empty ones."""
+    if not any(keys for _function, keys in plan):
+        raise ValidationError({NON_FIELD_ERRORS: _("Nothing to change: every box is as it was.")})
+    account_ids = {pk for _f, keys in plan for kind, pk in keys if kind == "account"}
+    contact_ids = {pk for _f, keys in plan for kind, pk in keys if kind == "contact"}
+    objects = {
+        ("account", a.pk): a
+        for a in Account.objects.filter(service=group.service, pk__in=account_ids).select_related(
+            "address__domain"
+        )
+    }
+    objects |= {
+        ("contact", c.pk): c
+        for c in ExternalContact.objects.filter(service=group.service, pk__in=contact_ids)
+    }
+    return [(function, [objects[k] for k in sorted(keys)]) for function, keys in plan if keys]
+
+
+def _tasks_for_plan(group, user, plan) -> list[Task]:
+    """One task per function of the plan, in the plan's order, in one transaction."""
+    with transaction.atomic():
+        tasks = [_new_task(group, function, user, items=objects) for function, objects in plan]
+        _send_on_commit(*tasks)
+    return tasks

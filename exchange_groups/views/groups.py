@@ -82,7 +82,15 @@ def address_check(request, service):
     local_part = request.GET.get(f"{prefix}local_part", "")
     domain = request.GET.get(f"{prefix}domain", "")
     message, ok = "", False
-    if local_part:
+    group_id = request.GET.get("group", "")
+    group = service.groups.filter(pk=group_id).first() if group_id.isdigit() else None
+    if (
+        group
+        and local_part.lower() == group.address.local_part.lower()
+        and (domain == str(group.address.domain_id))
+    ):
+        message, ok = _("This is the group's current address."), True
+    elif local_part:
         try:
             found = services.check_address(service, local_part, domain)
         except ValidationError as exc:

@@ -1,10 +1,10 @@
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 from django.shortcuts import redirect, render
 
 from .. import access
-from ..models import Account, ExchangeService, ExternalContact
+from ..models import Account, ExchangeService, GroupMember
 from .rendering import render_region
 
 
@@ -44,21 +44,14 @@ def service_info(request, service):
 def accounts(request, service):
     service = access.service_for(request, service)
     q = request.GET.get("q", "").strip()
-    rows = Account.objects.filter(service=service).select_related("address__domain")
+    memberships = GroupMember.objects.select_related("group__address__domain")
+    rows = (
+        Account.objects.filter(service=service)
+        .select_related("address__domain")
+        .prefetch_related(Prefetch("memberships", queryset=memberships))
+    )
     if q:
         rows = rows.filter(Q(address__local_part__icontains=q) | Q(display_name__icontains=q))
     page = Paginator(rows, 25).get_page(request.GET.get("page"))
     context = {"service": service, "tab": "accounts", "page": page, "q": q}
     return render_region(request, "exchange_groups/accounts.html", "table", context)
-
-
-@login_required
-def contacts(request, service):
-    service = access.service_for(request, service)
-    q = request.GET.get("q", "").strip()
-    rows = ExternalContact.objects.filter(service=service)
-    if q:
-        rows = rows.filter(Q(email__icontains=q) | Q(display_name__icontains=q))
-    page = Paginator(rows, 25).get_page(request.GET.get("page"))
-    context = {"service": service, "tab": "contacts", "page": page, "q": q}
-    return render_region(request, "exchange_groups/contacts.html", "table", context)

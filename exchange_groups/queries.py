@@ -1,0 +1,39 @@
+"""Read-only queries the customer pages share."""
+
+from django.db.models import F, Q, Value
+from django.db.models.functions import Concat
+
+from .models import Account, ExternalContact
+
+CONTACTS_ONLY = "contacts"
+
+
+def directory(service, q: str = "", domain: str = "", accounts_only: bool = False):
+    """The service's accounts and external contacts as one list of (kind, pk, address,
+    name), ordered by address. `domain`: a domain id (its accounts), CONTACTS_ONLY, or
+    empty for all."""
+    full = Concat("address__local_part", Value("@"), "address__domain__name")
+    accounts = Account.objects.filter(service=service).annotate(mail=full)
+    contacts = ExternalContact.objects.filter(service=service).annotate(mail=F("email"))
+    if q:
+        accounts = accounts.filter(Q(mail__icontains=q) | Q(display_name__icontains=q))
+        contacts = contacts.filter(Q(mail__icontains=q) | Q(display_name__icontains=q))
+    if domain == CONTACTS_ONLY:
+        accounts = accounts.none()
+    elif domain:
+        accounts = accounts.filter(address__domain_id=domain)
+        contacts = contacts.none()
+    columns = ("kind", "pk", "mail", "name")
+    accounts = (
+        accounts.annotate(kind=Value("account"), name=F("display_name"))
+        .order_by()
+        .values_list(*columns)
+    )
+    if accounts_only:
+        return accounts.order_by("mail")
+    contacts = (
+        contacts.annotate(kind=Value("contact"), name=F("display_name"))
+        .order_by()
+        .values_list(*columns)
+    )
+    return accounts.union(contacts, all=True).order_by("mail")

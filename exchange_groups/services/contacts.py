@@ -1,0 +1,178 @@
+"""External contacts of a service, and importing a group's members from a list of
+addresses (a CSV file)."""
+
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.functions import Concat, Lower
+from django.utils.translation import gettext as _
+
+from ..models import Account, Address, Domain, ExchangeService, ExternalContact, Group, Task
+from ..models import group as group_rules
+from .common import Errors, F, _new_task, _require_operational, _send_on_commit, expected_members
+
+
+def _platform_domain(email: str) -> bool:
+    return Domain.objects.filter(name__iexact=email.rsplit("@", 1)[-1]).exists()
+
+
+def create_contact(
+    service: ExchangeService, *, user, email: str, display_name="", first_name="", last_name=""
+) -> ExternalContact:
+    errors = Errors()
+    email = (email or "").strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        errors.add("email", _("Enter a valid email address, such as name@example.com."))
+    else:
+        if ExternalContact.objects.filter(service=service, email__iexact=email).exists():
+            errors.add("email", _("This address is already an external contact of the service."))
+        elif _platform_domain(email):
+            errors.add(
+                "email",
+                _("This address belongs to the Exchange platform: it cannot be external."),
+            )
+    for name, value, limit in (
+        ("display_name", display_name, 256),
+        ("first_name", first_name, 64),
+        ("last_name", last_name, 64),
+    ):
+        if len(value or "") > limit:
+            errors.add(name, _("At most %(max)d characters.") % {"max": limit})
+    errors.raise_if_any()
+    try:
+        with transaction.atomic():
+            return ExternalContact.objects.create(
+                service=service,
+                email=email,
+                display_name=(display_name or "").strip() or email,
+                first_name=(first_name or "").strip(),
+                last_name=(last_name or "").strip(),
+            )
+    except IntegrityError:
+        raise ValidationError(
+            {"email": _("This address is already an external contact of the service.")}
+        ) from None
+
+
+def delete_contact(contact: ExternalContact, *, user) -> list[str]:
+    """Remove an external contact from the service. On the platform a contact's removal
+    takes it out of every group at once, so its memberships go with it. Returns the
+    addresses of the groups it left."""
+    groups = list(Group.objects.filter(members__contact=contact).select_related("address__domain"))
+    contact.delete()
+    return [g.email for g in groups]
+
+
+@dataclass
+class ImportPreview:
+    """What importing a list of addresses into a group would do, line by line."""
+
+    accounts: list = field(default_factory=list)  # Account to add
+    contacts: list = field(default_factory=list)  # ExternalContact to add
+    unknown: list = field(default_factory=list)  # valid outside addresses: new contacts?
+    refused: list = field(default_factory=list)  # (text, reason)
+
+    @property
+    def count(self) -> int:
+        return len(self.accounts) + len(self.contacts) + len(self.unknown)
+
+
+def preview_import(group: Group, addresses: list[str]) -> ImportPreview:
+    """Classify addresses for an import into `group`, writing nothing."""
+    preview = ImportPreview()
+    service = group.service
+    wanted = []
+    seen = set()
+    for raw in addresses:
+        text = raw.strip()
+        if not text:
+            continue
+        key = text.lower()
+        if key in seen:
+            preview.refused.append((text, _("Listed twice.")))
+            continue
+        seen.add(key)
+        try:
+            validate_email(text)
+        except ValidationError:
+            preview.refused.append((text, _("Not a valid email address.")))
+            continue
+        wanted.append((text, key))
+
+    keys = [key for _text, key in wanted]
+    accounts = {
+        a.full: a
+        for a in Account.objects.filter(service=service)
+        .annotate(full=Lower(Concat("address__local_part", Value("@"), "address__domain__name")))
+        .filter(full__in=keys)
+        .select_related("address__domain")
+    }
+    contacts = {
+        c.email.lower(): c
+        for c in ExternalContact.objects.filter(service=service)
+        .annotate(low=Lower("email"))
+        .filter(low__in=keys)
+    }
+    platform = {
+        a.full
+        for a in Address.objects.annotate(
+            full=Lower(Concat("local_part", Value("@"), "domain__name"))
+        ).filter(full__in=keys)
+    }
+    members = expected_members(group)
+    for text, key in wanted:
+        if key in accounts:
+            obj, kind = accounts[key], "account"
+        elif key in contacts:
+            obj, kind = contacts[key], "contact"
+        elif key in platform:
+            preview.refused.append((text, _("An address of the platform, but not an account.")))
+            continue
+        elif _platform_domain(text):
+            preview.refused.append((text, _("No such account on the platform.")))
+            continue
+        else:
+            preview.unknown.append(text)
+            continue
+        if (kind, obj.pk) in members:
+            preview.refused.append((text, _("Already a member of the group.")))
+        elif kind == "account":
+            preview.accounts.append(obj)
+        else:
+            preview.contacts.append(obj)
+    return preview
+
+
+def import_members(
+    group: Group, *, user, addresses: list[str], create_unknown: bool = True
+) -> Task:
+    """Add the importable addresses as members, in one task; unknown outside addresses
+    become external contacts of the service first when the customer asked for it."""
+    _require_operational(group)
+    preview = preview_import(group, addresses)
+    new = preview.unknown if create_unknown else []
+    total = len(expected_members(group)) + len(preview.accounts) + len(preview.contacts) + len(new)
+    if not (preview.accounts or preview.contacts or new):
+        raise ValidationError({"file": _("Nothing to import: no address can be added.")})
+    if total > group_rules.MAX_MEMBERS:
+        raise ValidationError(
+            {
+                "file": _("A group has at most %(max)d members; it would have %(count)d.")
+                % {"max": group_rules.MAX_MEMBERS, "count": total}
+            }
+        )
+    with transaction.atomic():
+        created = [
+            ExternalContact.objects.create(service=group.service, email=email, display_name=email)
+            for email in new
+        ]
+        task = _new_task(
+            group, F.ADD_MEMBER, user, items=[*preview.accounts, *preview.contacts, *created]
+        )
+        _send_on_commit(task)
+    return task

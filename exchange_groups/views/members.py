@@ -1,0 +1,186 @@
+"""Configurer les utilisateurs (members and administrators) and Gérer les délégations:
+a searchable, paged list of boxes showing today's state, a summary of what changes, then
+confirm. Only the differences become tasks."""
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views import View
+
+from .. import access, services
+from ..queries import CONTACTS_ONLY, directory
+from .ticks import SessionTicks, ids, merge_ticks
+
+PAGE_SIZE = 20
+
+
+class TickedGroupPage(LoginRequiredMixin, View):
+    template_name = ""
+    scope = ""
+    columns: tuple[str, ...] = ()
+    accounts_only = False
+    done_message = ""
+
+    def dispatch(self, request, *args, service, group, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        self.service = access.service_for(request, service)
+        self.group = access.group_for(request, self.service, group)
+        if not self.group.is_operational:
+            messages.error(request, _("This group is not operational yet: wait until it is."))
+            return redirect("panel:groups", service=self.service.name)
+        self.ticks = SessionTicks(request, f"{self.scope}:{self.group.pk}")
+        return super().dispatch(request, *args, **kwargs)
+
+    # --- subclasses ------------------------------------------------------------------------
+    def initial_ticks(self) -> dict:
+        raise NotImplementedError
+
+    def plan(self, state):
+        raise NotImplementedError
+
+    def apply(self, state):
+        raise NotImplementedError
+
+    # --- flow -------------------------------------------------------------------------------
+    def get(self, request):
+        token, state = self.ticks.start(
+            {
+                **self.initial_ticks(),
+                "q": "",
+                "domain": str(self.group.address.domain_id),
+                "page": 1,
+            }
+        )
+        return self.render_list(token, state)
+
+    def post(self, request):
+        token = request.POST.get("token", "")
+        state = self.ticks.load(token)
+        if state is None:  # expired or forged: start again from today's state
+            messages.warning(request, _("This page had expired: here is the group as it is now."))
+            return redirect(request.path)
+        state = merge_ticks(state, request.POST, self.columns)
+        nav = request.POST.get("nav", "")
+        if nav == "search":
+            state.update(q=request.POST.get("q", "").strip(), domain=request.POST.get("domain", ""))
+            state["page"] = 1
+        elif nav.startswith("page:") and nav[5:].isdigit():
+            state["page"] = int(nav[5:])
+        self.ticks.save(token, state)
+        action = request.POST.get("action", "")
+        if action in ("review", "confirm"):
+            try:
+                plan = self.plan(state)
+                if action == "confirm":
+                    self.apply(state)
+            except ValidationError as exc:
+                return self.render_list(token, state, errors=exc.messages)
+            if action == "review":
+                return render(request, self.template_name, self.context(token, state, plan=plan))
+            self.ticks.end(token)
+            messages.success(request, self.done_message % {"group": self.group.email})
+            return redirect("panel:groups", service=self.service.name)
+        return self.render_list(token, state, partial=bool(request.htmx and nav))
+
+    def render_list(self, token, state, errors=(), partial=False):
+        template = self.template_name + ("#picker" if partial else "")
+        return render(self.request, template, self.context(token, state, errors=errors))
+
+    def context(self, token, state, errors=(), plan=None):
+        rows = directory(self.service, state["q"], state["domain"], self.accounts_only)
+        page = Paginator(rows, PAGE_SIZE).get_page(state["page"])
+        pending = services.pending_subjects(self.group)
+        ticked = {column: set(state.get(column, [])) for column in self.columns}
+        return {
+            "service": self.service,
+            "group": self.group,
+            "tab": "groups",
+            "token": token,
+            "state": state,
+            "page": page,
+            "rows": [
+                self.row(kind, pk, mail, name, ticked, pending) for kind, pk, mail, name in page
+            ],
+            "domains": self.service.domains.all(),
+            "contacts_only": CONTACTS_ONLY,
+            "counts": {column: len(keys) for column, keys in ticked.items()},
+            "errors": errors,
+            "plan": plan,
+        }
+
+    def row(self, kind, pk, mail, name, ticked, pending):
+        key = f"{kind}:{pk}"
+        row = {"key": key, "kind": kind, "address": mail, "name": name}
+        row.update({column: key in ticked[column] for column in self.columns})
+        return row
+
+
+class UsersPage(TickedGroupPage):
+    template_name = "exchange_groups/group_users.html"
+    scope = "users"
+    columns = ("member", "manager")
+    done_message = _(
+        "Your request has been taken into account: the members and administrators "
+        "of %(group)s are being updated."
+    )
+
+    def initial_ticks(self):
+        members = services.expected_members(self.group)
+        return {
+            "member": sorted(f"{kind}:{pk}" for kind, pk in members),
+            "manager": sorted(f"account:{pk}" for pk in services.expected_managers(self.group)),
+        }
+
+    def wanted(self, state):
+        return {
+            "member_accounts": ids(state["member"], "account"),
+            "member_contacts": ids(state["member"], "contact"),
+            "manager_accounts": ids(state["manager"], "account"),
+        }
+
+    def plan(self, state):
+        return services.plan_users(self.group, **self.wanted(state))
+
+    def apply(self, state):
+        services.change_users(self.group, user=self.request.user, **self.wanted(state))
+
+    def row(self, kind, pk, mail, name, ticked, pending):
+        row = super().row(kind, pk, mail, name, ticked, pending)
+        row["member_pending"] = f"member:{row['key']}" in pending
+        row["manager_pending"] = f"manager:{row['key']}" in pending
+        return row
+
+
+class DelegationsPage(TickedGroupPage):
+    template_name = "exchange_groups/group_delegations.html"
+    scope = "delegations"
+    columns = ("send_as", "send_on_behalf")
+    accounts_only = True
+    done_message = _(
+        "Your request has been taken into account: the delegations of %(group)s are being updated."
+    )
+
+    def initial_ticks(self):
+        rights = services.expected_delegations(self.group)
+        return {
+            column: sorted(f"account:{pk}" for pk, kind in rights.items() if kind == column)
+            for column in self.columns
+        }
+
+    def wanted(self, state):
+        return {column: ids(state[column], "account") for column in self.columns}
+
+    def plan(self, state):
+        return services.plan_delegations(self.group, **self.wanted(state))
+
+    def apply(self, state):
+        services.change_delegations(self.group, user=self.request.user, **self.wanted(state))
+
+    def row(self, kind, pk, mail, name, ticked, pending):
+        row = super().row(kind, pk, mail, name, ticked, pending)
+        row["busy"] = f"delegation:{row['key']}" in pending
+        return row

@@ -1,0 +1,44 @@
+"""Boxes ticked in a paged, searchable list, kept on the server between requests, so that
+ticks survive paging and searching with or without JavaScript.
+
+Each page posts its boxes with the keys it showed ("shown"); the ticks of those keys
+replace what was kept for them, the others stay as they were.
+"""
+
+import secrets
+
+
+def merge_ticks(state: dict, post, columns, prefix: str = "") -> dict:
+    shown = set(post.getlist(f"{prefix}shown"))
+    merged = dict(state)
+    for column in columns:
+        ticked = set(post.getlist(f"{prefix}{column}")) & shown
+        merged[column] = sorted((set(state.get(column, [])) - shown) | ticked)
+    return merged
+
+
+def ids(keys, kind: str) -> list[int]:
+    """["account:3", "contact:4"] -> [3] for kind "account"."""
+    return [int(k.split(":", 1)[1]) for k in keys if k.startswith(f"{kind}:")]
+
+
+class SessionTicks:
+    """One editing session per page load, under a token: two tabs never mix."""
+
+    def __init__(self, request, scope: str):
+        self.session = request.session
+        self.prefix = f"ticks:{scope}:"
+
+    def start(self, state: dict) -> tuple[str, dict]:
+        token = secrets.token_urlsafe(8)
+        self.save(token, state)
+        return token, state
+
+    def load(self, token: str) -> dict | None:
+        return self.session.get(self.prefix + token) if token else None
+
+    def save(self, token: str, state: dict) -> None:
+        self.session[self.prefix + token] = state
+
+    def end(self, token: str) -> None:
+        self.session.pop(self.prefix + token, None)

@@ -1,0 +1,139 @@
+"""CSV exports (the groups list, one group's members) and importing members from a CSV."""
+
+import secrets
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Value
+from django.db.models.functions import Coalesce, Concat
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods
+
+from .. import access, services
+from ..csvfiles import UnreadableFile, read_addresses, streamed_csv
+from ..forms import ImportForm
+from ..models import Group, GroupManager, GroupMember
+from .groups import search_groups
+
+STATUS_LABELS = {
+    "ok": gettext_lazy("Operational"),
+    "creating": gettext_lazy("Creation in progress"),
+    "deleting": gettext_lazy("Deletion in progress"),
+    "pending": gettext_lazy("Task scheduled or in progress"),
+    "error": gettext_lazy("Error"),
+    "suspended": gettext_lazy("Suspended"),
+}
+
+
+@login_required
+@require_GET
+def export_groups(request, service):
+    service = access.service_for(request, service)
+    groups = search_groups(
+        Group.objects.with_overview().filter(service=service), request.GET.get("q", "").strip()
+    )
+    header = [_("Group name"), _("Email address"), _("Aliases"), _("Administrators"),
+              _("Contacts"), _("Status")]  # fmt: skip
+    rows = (
+        [
+            g.display_name,
+            g.email,
+            g.alias_count,
+            g.manager_count,
+            g.member_count,
+            str(STATUS_LABELS.get(g.status, g.get_state_display())),
+        ]  # fmt: skip
+        for g in groups.iterator(chunk_size=500)
+    )
+    return streamed_csv(f"{service.name}-groups.csv", header, rows)
+
+
+@login_required
+@require_GET
+def export_members(request, service, group):
+    service = access.service_for(request, service)
+    group = access.group_for(request, service, group)
+    managers = set(GroupManager.objects.filter(group=group).values_list("account_id", flat=True))
+    account_address = Concat(
+        "account__address__local_part", Value("@"), "account__address__domain__name"
+    )
+    members = (
+        GroupMember.objects.filter(group=group)
+        .annotate(
+            mail=Coalesce(account_address, "contact__email"),
+            name=Coalesce("account__display_name", "contact__display_name"),
+        )
+        .order_by("mail")
+        .values_list("mail", "name", "account_id")
+    )
+    yes, no = _("yes"), _("no")
+
+    def rows():
+        for mail, name, account_id in members.iterator(chunk_size=2000):
+            kind = _("Account") if account_id else _("External contact")
+            yield [mail, name, kind, yes if account_id in managers else no, yes]
+        # Administrators who are not contacts: listed too, they manage the group.
+        member_accounts = set(
+            GroupMember.objects.filter(group=group, account__isnull=False).values_list(
+                "account_id", flat=True
+            )
+        )
+        others = GroupManager.objects.filter(group=group).exclude(account__in=member_accounts)
+        for manager in others.select_related("account__address__domain"):
+            yield [str(manager.account), manager.account.display_name, _("Account"), yes, no]
+
+    header = [_("Email address"), _("Name"), _("Type"), _("Administrator"), _("Contact")]
+    return streamed_csv(f"{group.address.local_part}-members.csv", header, rows())
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_members(request, service, group):
+    """Upload, preview (what matches, what is unknown, what is refused and why), confirm."""
+    service = access.service_for(request, service)
+    group = access.group_for(request, service, group)
+    context = {"service": service, "group": group, "tab": "groups"}
+    key = f"import:{group.pk}:"
+    if request.method == "POST" and request.POST.get("action") == "confirm":
+        addresses = request.session.get(key + request.POST.get("token", ""))
+        if addresses is None:
+            messages.warning(request, _("This import had expired: upload the file again."))
+            return redirect("panel:group-import", service=service.name, group=group.pk)
+        try:
+            services.import_members(
+                group,
+                user=request.user,
+                addresses=addresses,
+                create_unknown=bool(request.POST.get("create_unknown")),
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("panel:group-import", service=service.name, group=group.pk)
+        request.session.pop(key + request.POST["token"], None)
+        messages.success(
+            request,
+            _("Your request has been taken into account: the contacts are being added to "
+              "%(group)s.") % {"group": group.email},
+        )  # fmt: skip
+        return redirect("panel:groups", service=service.name)
+
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        if upload is None:
+            form.add_error("file", _("Choose a CSV file."))
+        else:
+            try:
+                addresses = read_addresses(upload)
+            except UnreadableFile as exc:
+                form.add_error("file", str(exc))
+            else:
+                token = secrets.token_urlsafe(8)
+                request.session[key + token] = addresses
+                context["preview"] = services.preview_import(group, addresses)
+                context["token"] = token
+    context["form"] = form
+    return render(request, "exchange_groups/group_import.html", context)
