@@ -19,7 +19,9 @@ def aliases(request, service, group):
     service = access.service_for(request, service)
     group = access.group_for(request, service, group)
     form = AliasForm(
-        request.POST or None, service=service, initial={"domain": group.address.domain_id}
+        request.POST if request.method == "POST" else None,
+        service=service,
+        initial={"domain": group.address.domain_id},
     )
     if request.method == "POST" and form.is_valid():
         try:

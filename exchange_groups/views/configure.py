@@ -21,7 +21,7 @@ def configure_group(request, service, group):
     if not group.is_operational:
         messages.error(request, _("This group is not operational yet: wait until it is."))
         return redirect("panel:groups", service=service.name)
-    form = GroupEditForm(request.POST or None, group=group)
+    form = GroupEditForm(request.POST if request.method == "POST" else None, group=group)
     context = {"service": service, "group": group, "tab": "groups", "form": form}
     if request.method == "POST" and form.is_valid():
         values = form.service_values()

@@ -25,7 +25,7 @@ def _with_groups(queryset):
 @require_http_methods(["GET", "POST"])
 def contacts(request, service):
     service = access.service_for(request, service)
-    form = ContactForm(request.POST or None)
+    form = ContactForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             contact = services.create_contact(service, user=request.user, **form.cleaned_data)

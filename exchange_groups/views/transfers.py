@@ -5,7 +5,7 @@ import secrets
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Value
+from django.db.models import CharField, Value
 from django.db.models.functions import Coalesce, Concat
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -63,8 +63,10 @@ def export_members(request, service, group):
     members = (
         GroupMember.objects.filter(group=group)
         .annotate(
-            mail=Coalesce(account_address, "contact__email"),
-            name=Coalesce("account__display_name", "contact__display_name"),
+            mail=Coalesce(account_address, "contact__email", output_field=CharField()),
+            name=Coalesce(
+                "account__display_name", "contact__display_name", output_field=CharField()
+            ),
         )
         .order_by("mail")
         .values_list("mail", "name", "account_id")
@@ -76,12 +78,10 @@ def export_members(request, service, group):
             kind = _("Account") if account_id else _("External contact")
             yield [mail, name, kind, yes if account_id in managers else no, yes]
         # Administrators who are not contacts: listed too, they manage the group.
-        member_accounts = set(
-            GroupMember.objects.filter(group=group, account__isnull=False).values_list(
-                "account_id", flat=True
-            )
+        member_accounts = GroupMember.objects.filter(group=group, account__isnull=False)
+        others = GroupManager.objects.filter(group=group).exclude(
+            account__in=member_accounts.values("account_id")
         )
-        others = GroupManager.objects.filter(group=group).exclude(account__in=member_accounts)
         for manager in others.select_related("account__address__domain"):
             yield [str(manager.account), manager.account.display_name, _("Account"), yes, no]
 
@@ -120,7 +120,7 @@ def import_members(request, service, group):
         )  # fmt: skip
         return redirect("panel:groups", service=service.name)
 
-    form = ImportForm(request.POST or None, request.FILES or None)
+    form = ImportForm(request.POST if request.method == "POST" else None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         if upload is None:
