@@ -78,8 +78,8 @@ class ImportPreview:
     refused: list = field(default_factory=list)  # (text, reason)
 
     @property
-    def count(self) -> int:
-        return len(self.accounts) + len(self.contacts) + len(self.unknown)
+    def known(self) -> int:
+        return len(self.accounts) + len(self.contacts)
 
 
 def preview_import(group: Group, addresses: list[str]) -> ImportPreview:
