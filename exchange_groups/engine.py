@@ -25,6 +25,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, override
 
+from .audit import on_behalf_of, task_reason
 from .backends.base import BackendError
 from .models import Group, Task, TaskItem
 
@@ -87,11 +88,12 @@ def execute(task_id: int) -> None:
     if token is None:
         _wake_later_if_early(task_id)
         return
-    task = Task.objects.select_related("group__address__domain", "reserved_address__domain").get(
-        pk=task_id
-    )
-    # Messages are stored as text: write them in the product's reference language.
-    with override(settings.LANGUAGE_CODE):
+    task = Task.objects.select_related(
+        "group__address__domain", "reserved_address__domain", "requested_by"
+    ).get(pk=task_id)
+    # Messages are stored as text: write them in the product's reference language. Every
+    # change is recorded in the audit trail as made for the customer who asked, by this task.
+    with override(settings.LANGUAGE_CODE), on_behalf_of(task.requested_by, task_reason(task)):
         try:
             failures = _apply(task)
             task_error = ""
@@ -198,9 +200,10 @@ def _after_final(task: Task, *, done: bool) -> None:
     """Move the group on when a task ends for good, then wake its next task."""
     if not done and task.function == Task.Function.DELETE_GROUP and task.group_id:
         # The group is still live on the platform: it is operational again.
-        Group.objects.filter(pk=task.group_id, state=Group.State.DELETING).update(
-            state=Group.State.OK
-        )
+        group = Group.objects.filter(pk=task.group_id, state=Group.State.DELETING).first()
+        if group is not None:
+            group.state = Group.State.OK
+            group.save(update_fields=["state", "updated_at"])
     if task.group_id:
         next_id = (
             Task.objects.filter(group_id=task.group_id, status=Status.TODO)

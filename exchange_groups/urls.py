@@ -1,6 +1,17 @@
 from django.urls import path
 
-from .views import aliases, configure, contacts, groups, members, services, tasks, transfers, wizard
+from .views import (
+    aliases,
+    configure,
+    contacts,
+    groups,
+    history,
+    members,
+    services,
+    tasks,
+    transfers,
+    wizard,
+)
 
 app_name = "panel"
 
@@ -34,6 +45,7 @@ urlpatterns = [
     path(f"{group}/aliases/<int:alias>/delete/", aliases.alias_delete, name="alias-delete"),
     path(f"{group}/members.csv", transfers.export_members, name="group-export"),
     path(f"{group}/import/", transfers.import_members, name="group-import"),
+    path(f"{group}/history/", history.group_history, name="group-history"),
     path(f"{service}/address-check/", groups.address_check, name="address-check"),
     path(f"{service}/tasks/", tasks.task_list, name="tasks"),
     path(f"{service}/tasks/<int:task>/retry/", tasks.task_retry, name="task-retry"),

@@ -1,17 +1,22 @@
 """The built-in backend: the platform's state is the project's own database.
 
 Applying a task writes the live rows (members, managers, delegations, aliases, the group
-itself). Every write is idempotent: inserts ignore rows already there, deletes ignore rows
-already gone. Two settings make the asynchronous behaviour visible and testable: a delay
-before each task, and a probability that an item (or a group-level task) fails.
+itself). Every write is idempotent: inserts skip rows already there, deletes skip rows
+already gone. Writes in bulk are recorded in the audit trail row by row (the engine sets
+the author and the reason: the customer who asked, and the task).
+
+Two settings make the asynchronous behaviour visible and testable: a delay before each
+task, and a probability that an item (or a group-level task) fails.
 """
 
 import random
 import time
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from ..audit import record_bulk
 from ..models import Address, Alias, Delegation, Group, GroupManager, GroupMember
 from .base import BackendError, ProvisioningBackend
 
@@ -20,6 +25,14 @@ class DatabaseBackend(ProvisioningBackend):
     def __init__(self, delay: float = 0.0, failure_rate: float = 0.0):
         self.delay = delay
         self.failure_rate = failure_rate
+
+    @staticmethod
+    def _delete(model, queryset):
+        """Delete in bulk, with a history row for each object deleted."""
+        with transaction.atomic():
+            gone = list(queryset)
+            record_bulk(model, gone, "-")
+            model.objects.filter(pk__in=[obj.pk for obj in gone]).delete()
 
     # --- simulation ---------------------------------------------------------------------
     def _wait(self):
@@ -51,7 +64,9 @@ class DatabaseBackend(ProvisioningBackend):
         if self._fails():
             raise BackendError(str(self.item_failed_message))
         group = self._group(task)
-        Group.objects.filter(pk=group.pk, state=Group.State.CREATING).update(state=Group.State.OK)
+        if group.state == Group.State.CREATING:
+            group.state = Group.State.OK
+            group.save(update_fields=["state", "updated_at"])
 
     def setDistributionGroup(self, task):  # noqa: N802
         self._wait()
@@ -89,38 +104,42 @@ class DatabaseBackend(ProvisioningBackend):
         self._wait()
         group = self._group(task)
         failures, ok = self._split(items)
-        GroupMember.objects.bulk_create(
-            [GroupMember(group=group, account=i.account, contact=i.contact) for i in ok],
-            ignore_conflicts=True,
-            batch_size=1000,
-        )
+        live = set(group.members.values_list("account_id", "contact_id"))
+        new = [
+            GroupMember(group=group, account=i.account, contact=i.contact)
+            for i in ok
+            if (i.account_id, i.contact_id) not in live
+        ]
+        with transaction.atomic():
+            record_bulk(GroupMember, GroupMember.objects.bulk_create(new, batch_size=1000), "+")
         return failures
 
     def deleteDistributionGroupMember(self, task, items):  # noqa: N802
         self._wait()
         group = self._group(task)
         failures, ok = self._split(items)
-        with transaction.atomic():
-            group.members.filter(account__in=[i.account_id for i in ok if i.account_id]).delete()
-            group.members.filter(contact__in=[i.contact_id for i in ok if i.contact_id]).delete()
+        gone = group.members.filter(
+            Q(account__in=[i.account_id for i in ok if i.account_id])
+            | Q(contact__in=[i.contact_id for i in ok if i.contact_id])
+        )
+        self._delete(GroupMember, gone)
         return failures
 
     def addDistributionGroupManager(self, task, items):  # noqa: N802
         self._wait()
         group = self._group(task)
         failures, ok = self._split(items)
-        GroupManager.objects.bulk_create(
-            [GroupManager(group=group, account=i.account) for i in ok],
-            ignore_conflicts=True,
-            batch_size=1000,
-        )
+        live = set(group.managers.values_list("account_id", flat=True))
+        new = [GroupManager(group=group, account=i.account) for i in ok if i.account_id not in live]
+        with transaction.atomic():
+            record_bulk(GroupManager, GroupManager.objects.bulk_create(new, batch_size=1000), "+")
         return failures
 
     def deleteDistributionGroupManager(self, task, items):  # noqa: N802
         self._wait()
         group = self._group(task)
         failures, ok = self._split(items)
-        group.managers.filter(account__in=[i.account_id for i in ok]).delete()
+        self._delete(GroupManager, group.managers.filter(account__in=[i.account_id for i in ok]))
         return failures
 
     # --- delegations -------------------------------------------------------------------------
@@ -139,21 +158,22 @@ class DatabaseBackend(ProvisioningBackend):
                     "This account holds the other sending right; Send As and Send on "
                     "Behalf exclude each other."
                 )
-        Delegation.objects.bulk_create(
-            [
-                Delegation(group=group, account=i.account, kind=kind)
-                for i in ok
-                if i.account_id not in holding_other
-            ],
-            ignore_conflicts=True,
-        )
+        holding = set(group.delegations.filter(kind=kind).values_list("account_id", flat=True))
+        new = [
+            Delegation(group=group, account=i.account, kind=kind)
+            for i in ok
+            if i.account_id not in holding_other and i.account_id not in holding
+        ]
+        with transaction.atomic():
+            record_bulk(Delegation, Delegation.objects.bulk_create(new), "+")
         return failures
 
     def _revoke(self, task, items, kind):
         self._wait()
         group = self._group(task)
         failures, ok = self._split(items)
-        group.delegations.filter(kind=kind, account__in=[i.account_id for i in ok]).delete()
+        gone = group.delegations.filter(kind=kind, account__in=[i.account_id for i in ok])
+        self._delete(Delegation, gone)
         return failures
 
     def addDistributionGroupSendAs(self, task, items):  # noqa: N802
@@ -173,9 +193,11 @@ class DatabaseBackend(ProvisioningBackend):
         self._wait()
         self._group(task)
         failures, ok = self._split(items)
-        Alias.objects.filter(pk__in=[i.alias_id for i in ok], state=Alias.State.CREATING).update(
-            state=Alias.State.OK
-        )
+        for alias in Alias.objects.filter(
+            pk__in=[i.alias_id for i in ok], state=Alias.State.CREATING
+        ):
+            alias.state = Alias.State.OK
+            alias.save(update_fields=["state"])
         return failures
 
     def deleteDistributionGroupAlias(self, task, items):  # noqa: N802
@@ -183,8 +205,8 @@ class DatabaseBackend(ProvisioningBackend):
         self._group(task)
         failures, ok = self._split(items)
         with transaction.atomic():
-            aliases = Alias.objects.filter(pk__in=[i.alias_id for i in ok if i.alias_id])
-            address_ids = list(aliases.values_list("address_id", flat=True))
-            aliases.delete()
-            Address.objects.filter(pk__in=address_ids).delete()
+            for alias in Alias.objects.filter(pk__in=[i.alias_id for i in ok if i.alias_id]):
+                address_id = alias.address_id
+                alias.delete()
+                Address.objects.filter(pk=address_id).delete()
         return failures

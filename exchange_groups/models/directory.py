@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from ..audit import AuditedHistory
 from .service import Domain, ExchangeService
 
 # The OVHcloud pattern for a local part: runs of letters, digits, - and _, joined by a
@@ -89,6 +90,8 @@ class Account(models.Model):
     last_name = models.CharField(_("last name"), max_length=64, blank=True)
     state = models.CharField(_("state"), max_length=16, choices=State, default=State.OK)
 
+    history = AuditedHistory()
+
     class Meta:
         ordering = ["address__local_part"]
         verbose_name = _("account")
@@ -116,6 +119,8 @@ class ExternalContact(models.Model):
     first_name = models.CharField(_("first name"), max_length=64, blank=True)
     last_name = models.CharField(_("last name"), max_length=64, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    history = AuditedHistory()
 
     class Meta:
         ordering = ["email"]

@@ -6,6 +6,7 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery,
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
+from ..audit import AuditedHistory
 from .directory import Account, Address, ExternalContact
 from .service import ExchangeService
 
@@ -98,6 +99,8 @@ class Group(models.Model):
 
     objects = GroupQuerySet.as_manager()
 
+    history = AuditedHistory()
+
     class Meta:
         ordering = ["address__local_part"]
         verbose_name = _("group")
@@ -166,6 +169,8 @@ class GroupMember(models.Model):
     )
     created_at = models.DateTimeField(_("added"), auto_now_add=True)
 
+    history = AuditedHistory()
+
     class Meta:
         verbose_name = _("group member")
         verbose_name_plural = _("group members")
@@ -205,6 +210,8 @@ class GroupManager(models.Model):
     )
     created_at = models.DateTimeField(_("added"), auto_now_add=True)
 
+    history = AuditedHistory()
+
     class Meta:
         verbose_name = _("group manager")
         verbose_name_plural = _("group managers")
@@ -229,6 +236,8 @@ class Delegation(models.Model):
     )
     kind = models.CharField(_("right"), max_length=16, choices=Kind)
     created_at = models.DateTimeField(_("added"), auto_now_add=True)
+
+    history = AuditedHistory()
 
     class Meta:
         verbose_name = _("delegation")
@@ -256,6 +265,8 @@ class Alias(models.Model):
     )
     state = models.CharField(_("state"), max_length=16, choices=State, default=State.CREATING)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    history = AuditedHistory()
 
     class Meta:
         ordering = ["address__local_part"]

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from ..audit import AuditedHistory
+
 
 class ExchangeServiceQuerySet(models.QuerySet):
     def granted_to(self, user):
@@ -26,6 +28,9 @@ class ExchangeService(models.Model):
 
     objects = ExchangeServiceQuerySet.as_manager()
 
+    # The audit trail: who changed what and when (the admin and the "Historique" page).
+    history = AuditedHistory()
+
     class Meta:
         ordering = ["name"]
         verbose_name = _("Exchange service")
@@ -47,6 +52,8 @@ class Domain(models.Model):
     )
     name = models.CharField(_("domain name"), max_length=253, unique=True)
     state = models.CharField(_("state"), max_length=16, choices=State, default=State.OK)
+
+    history = AuditedHistory()
 
     class Meta:
         ordering = ["name"]

@@ -91,6 +91,7 @@ class Task(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("task")
         verbose_name_plural = _("tasks")
+        permissions = [("operate_task", _("Can retry, cancel and send again tasks"))]
         indexes = [
             models.Index(fields=["group", "status"], name="task_group_status"),
             models.Index(fields=["service", "-created_at"], name="task_service_recent"),
@@ -106,6 +107,10 @@ class Task(models.Model):
     @property
     def can_cancel(self) -> bool:
         return self.status == self.Status.TODO
+
+    @property
+    def can_requeue(self) -> bool:
+        return self.status == self.Status.DOING
 
 
 class TaskItem(models.Model):

@@ -45,7 +45,7 @@ from .members import (
     remove_managers,
     remove_members,
 )
-from .tasks import cancel_task, retry_task
+from .tasks import cancel_task, requeue_task, retry_task
 
 __all__ = [
     "ImportPreview",
@@ -78,6 +78,7 @@ __all__ = [
     "remove_delegations",
     "remove_managers",
     "remove_members",
+    "requeue_task",
     "retry_task",
     "update_group",
 ]

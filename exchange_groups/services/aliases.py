@@ -4,6 +4,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from ..audit import record_bulk
 from ..models import (
     Address,
     Alias,
@@ -53,6 +54,7 @@ def remove_alias(alias: Alias, *, user) -> Task:
         ):
             raise ValidationError({NON_FIELD_ERRORS: _("This alias is already being removed.")})
         alias.state = Alias.State.DELETING
+        record_bulk(Alias, [alias], "~")
         task = _new_task(group, F.DELETE_ALIAS, user, items=[alias])
         _send_on_commit(task)
     return task

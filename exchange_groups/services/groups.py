@@ -158,8 +158,8 @@ def delete_group(group: Group, *, user) -> Task:
     with transaction.atomic():
         locked = Group.objects.select_for_update().get(pk=group.pk)
         _require_operational(locked)
-        Group.objects.filter(pk=group.pk).update(state=Group.State.DELETING)
-        group.state = Group.State.DELETING
+        locked.state = group.state = Group.State.DELETING
+        locked.save(update_fields=["state", "updated_at"])
         task = _new_task(group, F.DELETE_GROUP, user)
         _send_on_commit(task)
     return task

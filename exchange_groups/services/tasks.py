@@ -42,6 +42,27 @@ def retry_task(task: Task, *, user) -> Task:
     return task
 
 
+def requeue_task(task: Task, *, user) -> Task:
+    """Take back a task stuck in doing (its worker died or hangs) and send it again. Its
+    claim is withdrawn, so a worker still holding it will not record anything."""
+    with transaction.atomic():
+        updated = Task.objects.filter(pk=task.pk, status=Task.Status.DOING).update(
+            status=Task.Status.TODO,
+            claim=None,
+            lease_expires_at=None,
+            run_after=timezone.now(),
+            enqueued_at=timezone.now(),
+        )
+        if not updated:
+            raise ValidationError(
+                {NON_FIELD_ERRORS: _("Only a task in progress can be sent again.")},
+                code="not_doing",
+            )
+        task.refresh_from_db()
+        _send_on_commit(task)
+    return task
+
+
 def cancel_task(task: Task, *, user) -> Task:
     """Cancel a task that no worker has started, and give back what it had reserved."""
     with transaction.atomic():
@@ -81,7 +102,9 @@ def _undo_reservations(task: Task):
             group.delete()
             Address.objects.filter(pk__in=[address_id, *alias_addresses]).delete()
     elif task.function == F.DELETE_GROUP:
-        Group.objects.filter(pk=group.pk, state=Group.State.DELETING).update(state=Group.State.OK)
+        if group.state == Group.State.DELETING:
+            group.state = Group.State.OK
+            group.save(update_fields=["state", "updated_at"])
     elif task.function in (F.ADD_ALIAS, F.DELETE_ALIAS):
         for item in task.items.select_related("alias"):
             alias = item.alias
@@ -92,4 +115,5 @@ def _undo_reservations(task: Task):
                 alias.delete()
                 Address.objects.filter(pk=address_id).delete()
             elif alias.state == Alias.State.DELETING:
-                Alias.objects.filter(pk=alias.pk).update(state=Alias.State.OK)
+                alias.state = Alias.State.OK
+                alias.save(update_fields=["state"])

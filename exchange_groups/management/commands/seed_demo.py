@@ -25,10 +25,12 @@ from exchange_groups.models import (
     Task,
     TaskItem,
 )
+from exchange_groups.roles import ensure_support_role
 
 SERVICE = "hosted-ab12345-1"
 LOGIN = ("demo", "demo-exchange-2026")
 OTHER_LOGIN = ("autre", "autre-exchange-2026")
+SUPPORT_LOGIN = ("support", "support-exchange-2026")
 
 FIRST_NAMES = [
     "Camille", "Léa", "Manon", "Chloé", "Inès", "Sarah", "Julie", "Emma", "Louise", "Alice",
@@ -59,7 +61,8 @@ class Command(BaseCommand):
                 self.seed()
         self.stdout.write(
             self.style.SUCCESS(f"Demo login: {LOGIN[0]} / {LOGIN[1]}")
-            + f"   (another customer: {OTHER_LOGIN[0]} / {OTHER_LOGIN[1]})"
+            + f"   (another customer: {OTHER_LOGIN[0]} / {OTHER_LOGIN[1]};"
+            + f" support staff, in /admin/: {SUPPORT_LOGIN[0]} / {SUPPORT_LOGIN[1]})"
         )
 
     def seed(self):
@@ -99,6 +102,8 @@ class Command(BaseCommand):
             )
         self.groups(service, user, fr, com, accounts, contacts)
         self.other_customer()
+        support = get_user_model().objects.create_user(*SUPPORT_LOGIN, is_staff=True)
+        support.groups.add(ensure_support_role())
         self.stdout.write(
             f"Created {len(accounts)} accounts, {len(contacts)} external contacts, "
             f"{Group.objects.filter(service=service).count()} groups, "

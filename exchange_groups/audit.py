@@ -1,0 +1,82 @@
+"""The audit trail, kept by django-simple-history: who changed which object, when, and
+what changed. Saves and deletes are recorded by its signals, with the request's user as
+author; this module covers what those signals do not see:
+
+- the workers, which apply a change on behalf of the customer who asked for it: their
+  writes are recorded with that customer as author and the task as the reason;
+- writes in bulk (bulk_create, update, queryset delete), recorded row by row here.
+"""
+
+import contextlib
+from types import SimpleNamespace
+
+from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+TASK_REASON_PREFIX = "task:"
+
+
+class AuditedHistory(HistoricalRecords):
+    """History whose change reason, unless the object carries one, comes from the context
+    (a worker applying task 12 sets "task:12:addDistributionGroupMember")."""
+
+    def get_change_reason_for_object(self, instance, history_type, using):
+        reason = super().get_change_reason_for_object(instance, history_type, using)
+        return reason or getattr(self.context, "audit_reason", None)
+
+
+def task_reason(task) -> str:
+    return f"{TASK_REASON_PREFIX}{task.pk}:{task.function}"
+
+
+def parse_task_reason(reason: str | None) -> tuple[int, str] | None:
+    """(task id, function) from a reason written by task_reason, else None."""
+    if not reason or not reason.startswith(TASK_REASON_PREFIX):
+        return None
+    task_id, _sep, function = reason[len(TASK_REASON_PREFIX) :].partition(":")
+    return (int(task_id), function) if task_id.isdigit() else None
+
+
+@contextlib.contextmanager
+def on_behalf_of(user, reason: str):
+    """Record every change made inside with this author and reason."""
+    context = HistoricalRecords.context
+    saved = {name: getattr(context, name, None) for name in ("request", "audit_reason")}
+    context.request = SimpleNamespace(user=user or AnonymousUser())
+    context.audit_reason = reason
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                with contextlib.suppress(AttributeError):
+                    delattr(context, name)
+            else:
+                setattr(context, name, value)
+
+
+def record_bulk(model, objs, history_type: str) -> None:
+    """History rows ("+" created, "~" changed, "-" deleted) for objects written in bulk."""
+    objs = list(objs)
+    if not objs:
+        return
+    context = HistoricalRecords.context
+    request = getattr(context, "request", None)
+    user = getattr(request, "user", None)
+    user = user if user is not None and user.is_authenticated else None
+    history = model.history.model
+    now = timezone.now()
+    history.objects.bulk_create(
+        [
+            history(
+                history_date=now,
+                history_type=history_type,
+                history_user=user,
+                history_change_reason=getattr(context, "audit_reason", None),
+                **{field.attname: getattr(obj, field.attname) for field in history.tracked_fields},
+            )
+            for obj in objs
+        ],
+        batch_size=1000,
+    )

@@ -1,0 +1,176 @@
+"""Historique: who changed a group, when, and what, from the audit trail."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from .. import access
+from ..audit import parse_task_reason
+from ..models import (
+    Account,
+    Alias,
+    Delegation,
+    ExternalContact,
+    Group,
+    GroupManager,
+    GroupMember,
+    Task,
+)
+
+GROUP_FIELDS = [
+    "display_name",
+    "max_receive_size",
+    "max_send_size",
+    "hidden_from_gal",
+    "sender_authentication",
+    "state",
+    "address",
+]
+
+
+@dataclass
+class Entry:
+    when: datetime
+    author: str
+    via: str
+    what: str
+
+
+@login_required
+@require_GET
+def group_history(request, service, group):
+    service = access.service_for(request, service)
+    group = access.group_for(request, service, group)
+    entries = _group_entries(group) + _part_entries(group)
+    entries.sort(key=lambda e: e.when, reverse=True)
+    page = Paginator(entries, 30).get_page(request.GET.get("page"))
+    context = {"service": service, "group": group, "tab": "groups", "page": page}
+    return render(request, "exchange_groups/group_history.html", context)
+
+
+def _author(record) -> str:
+    user = record.history_user
+    return user.get_username() if user else _("the platform")
+
+
+def _via(record) -> str:
+    task = parse_task_reason(record.history_change_reason)
+    if task:
+        return _("task #%(id)s (%(label)s)") % {
+            "id": task[0],
+            "label": Task.Function(task[1]).label if task[1] in Task.Function.values else "",
+        }
+    user = record.history_user
+    if user and user.is_staff:
+        return _("support")
+    return _("control panel") if user else "—"
+
+
+def _group_entries(group) -> list[Entry]:
+    records = list(Group.history.filter(id=group.pk).select_related("history_user"))
+    records.sort(key=lambda r: r.history_date)
+    entries, previous = [], None
+    for record in records:
+        if record.history_type == "+":
+            what = _("Group created")
+        elif record.history_type == "-":
+            what = _("Group deleted")
+        else:
+            delta = (
+                record.diff_against(previous, included_fields=GROUP_FIELDS) if previous else None
+            )
+            changes = [
+                f"{Group._meta.get_field(c.field).verbose_name}: {_shown(c.old)} → {_shown(c.new)}"
+                for c in (delta.changes if delta else [])
+                if c.field != "address"
+            ]
+            if delta and any(c.field == "address" for c in delta.changes):
+                changes.append(_("address changed"))
+            what = (
+                _("Settings changed: %(changes)s") % {"changes": "; ".join(changes)}
+                if changes
+                else _("Saved without change")
+            )
+        entries.append(Entry(record.history_date, _author(record), _via(record), what))
+        previous = record
+    return entries
+
+
+def _shown(value) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    return str(value)
+
+
+def _part_entries(group) -> list[Entry]:
+    parts = [
+        (GroupMember, _("Contact added: %(who)s"), _("Contact removed: %(who)s")),
+        (GroupManager, _("Administrator added: %(who)s"), _("Administrator removed: %(who)s")),
+        (Delegation, _("Right granted: %(who)s"), _("Right removed: %(who)s")),
+        (Alias, _("Alias added: %(who)s"), _("Alias removed: %(who)s")),
+    ]
+    records = []
+    for model, added, removed in parts:
+        for record in model.history.filter(group_id=group.pk).select_related("history_user"):
+            records.append((model, added, removed, record))
+    names = _names(records)
+    entries = []
+    for model, added, removed, record in records:
+        who = _who(model, record, names)
+        if record.history_type == "+":
+            what = added % {"who": who}
+        elif record.history_type == "-":
+            what = removed % {"who": who}
+        elif model is Alias:
+            what = _("Alias %(who)s: %(state)s") % {
+                "who": who,
+                "state": Alias.State(record.state).label,
+            }
+        else:
+            continue
+        entries.append(Entry(record.history_date, _author(record), _via(record), what))
+    return entries
+
+
+def _names(records):
+    """Addresses of the accounts, contacts and aliases named by the records, in three
+    queries (an account deleted since is shown by its number)."""
+    ids = {"account": set(), "contact": set(), "address": set()}
+    for _model, _a, _r, record in records:
+        for key in ids:
+            value = getattr(record, f"{key}_id", None)
+            if value:
+                ids[key].add(value)
+    from ..models import Address
+
+    return {
+        "account": {
+            a.pk: str(a)
+            for a in Account.objects.filter(pk__in=ids["account"]).select_related("address__domain")
+        },
+        "contact": dict(
+            ExternalContact.objects.filter(pk__in=ids["contact"]).values_list("pk", "email")
+        ),
+        "address": {
+            a.pk: a.email
+            for a in Address.objects.filter(pk__in=ids["address"]).select_related("domain")
+        },
+    }
+
+
+def _who(model, record, names) -> str:
+    if model is Alias:
+        return names["address"].get(record.address_id, _("an alias"))
+    if getattr(record, "contact_id", None):
+        return names["contact"].get(record.contact_id, _("a deleted contact"))
+    label = names["account"].get(record.account_id, _("a deleted account"))
+    if model is Delegation:
+        return f"{label} ({Delegation.Kind(record.kind).label})"
+    return label
