@@ -20,6 +20,10 @@ def seed():
 def test_demo_data_covers_every_state_and_status():
     output = seed()
     assert "demo / demo-exchange-2026" in output
+    support = authenticate(username="support", password="support-exchange-2026")
+    assert support.is_staff and not support.is_superuser
+    assert support.has_perm("exchange_groups.operate_task")
+    assert not support.has_perm("exchange_groups.delete_exchangeservice")
     user = authenticate(username="demo", password="demo-exchange-2026")
     assert user is not None and not user.is_staff
     service = ExchangeService.objects.get(name="hosted-ab12345-1")

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from exchange_groups import services
+from exchange_groups.audit import on_behalf_of
 from exchange_groups.models import (
     Account,
     Address,
@@ -68,6 +69,16 @@ class Command(BaseCommand):
     def seed(self):
         rng = random.Random(42)
         user = self.customer(*LOGIN)
+        # The demo's history reads as if the demo customer had made these changes.
+        with on_behalf_of(user, reason=None):
+            self.seed_service(rng, user)
+        self.other_customer()
+        support = get_user_model().objects.create_user(
+            SUPPORT_LOGIN[0], password=SUPPORT_LOGIN[1], is_staff=True
+        )
+        support.groups.add(ensure_support_role())
+
+    def seed_service(self, rng, user):
         service = ExchangeService.objects.create(
             organization_name="hosted-ab12345",
             name=SERVICE,
@@ -101,9 +112,6 @@ class Command(BaseCommand):
                 )
             )
         self.groups(service, user, fr, com, accounts, contacts)
-        self.other_customer()
-        support = get_user_model().objects.create_user(*SUPPORT_LOGIN, is_staff=True)
-        support.groups.add(ensure_support_role())
         self.stdout.write(
             f"Created {len(accounts)} accounts, {len(contacts)} external contacts, "
             f"{Group.objects.filter(service=service).count()} groups, "
@@ -221,6 +229,10 @@ class Command(BaseCommand):
 
     def other_customer(self):
         user = self.customer(*OTHER_LOGIN)
+        with on_behalf_of(user, reason=None):
+            self.other_service(user)
+
+    def other_service(self, user):
         service = ExchangeService.objects.create(
             organization_name="hosted-cd67890",
             name="hosted-cd67890-1",
