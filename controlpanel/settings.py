@@ -32,6 +32,9 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "formtools",
     "simple_history",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "exchange_groups",
 ]
 
@@ -162,6 +165,52 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+
+# --- API (Django REST framework, OpenAPI by drf-spectacular) -----------------------------
+def _cache_location(url: str) -> str:
+    """The broker URL in redis-py's words (kombu says redis+socket:// for a Unix socket)."""
+    if url.startswith("redis+socket://"):
+        path, _sep, query = url.removeprefix("redis+socket://").partition("?")
+        db = query.removeprefix("virtual_host=") if query.startswith("virtual_host=") else "0"
+        return f"unix://{path}?db={db}"
+    return url
+
+
+CACHES = {
+    # Shared by every web process: the API's rate limits count across all of them.
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": _cache_location(REDIS_URL),
+    },
+}
+API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/min")
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["exchange_groups.api.auth.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["exchange_groups.api.auth.TokenRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "exchange_groups.api.errors.handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Exchange contact groups API",
+    "DESCRIPTION": "Mailing lists (contact groups) of a hosted Exchange service, shaped like "
+    "the OVHcloud API. Authenticate with `Authorization: Bearer <token>` (create a token "
+    "in the control panel). Every change returns the task that applies it.",
+    "VERSION": "1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "exchange_groups.api.schema.add_error_responses",
+    ],
+}
 
 # --- Provisioning backend -------------------------------------------------------------
 # A dotted path to a class with one method per task function (exchange_groups/backends/).

@@ -9,6 +9,7 @@ from .views import (
     members,
     services,
     tasks,
+    tokens,
     transfers,
     wizard,
 )
@@ -20,6 +21,8 @@ group = f"{service}/groups/<int:group>"
 urlpatterns = [
     path("", services.home, name="home"),
     path("services/", services.service_list, name="services"),
+    path("api-tokens/", tokens.tokens, name="api-tokens"),
+    path("api-tokens/<int:token>/revoke/", tokens.revoke, name="api-token-revoke"),
     path(f"{service}/", services.service_info, name="service"),
     path(f"{service}/accounts/", services.accounts, name="accounts"),
     path(f"{service}/contacts/", contacts.contacts, name="contacts"),

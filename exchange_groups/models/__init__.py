@@ -2,8 +2,10 @@ from .directory import Account, Address, ExternalContact
 from .group import Alias, Delegation, Group, GroupManager, GroupMember
 from .service import Domain, ExchangeService
 from .task import Task, TaskItem
+from .token import ApiToken
 
 __all__ = [
+    "ApiToken",
     "Account",
     "Address",
     "Alias",

@@ -1,0 +1,26 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import views
+
+base = "email/exchange/<str:organizationName>/service/<str:exchangeService>"
+mailing_list = f"{base}/mailingList/<str:mailingListAddress>"
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path(f"{base}/mailingList", views.MailingLists.as_view()),
+    path(mailing_list, views.MailingList.as_view()),
+    path(f"{mailing_list}/alias", views.Aliases.as_view()),
+    path(f"{mailing_list}/alias/<str:alias>", views.AliasItem.as_view()),
+    path(f"{base}/task", views.Tasks.as_view()),
+    path(f"{base}/task/<int:pk>", views.TaskItem.as_view()),
+    path(f"{base}/account", views.Accounts.as_view()),
+    path(f"{base}/externalContact", views.ExternalContacts.as_view()),
+]
+for kind in views.PARTS:
+    collection, item = views.part_views(kind)
+    urlpatterns += [
+        path(f"{mailing_list}/{kind}", collection),
+        path(f"{mailing_list}/{kind}/<int:pk>", item),
+    ]
