@@ -1,5 +1,7 @@
 """The contract between the task engine and the Exchange platform."""
 
+from abc import ABC, abstractmethod
+
 from django.utils.translation import gettext_lazy as _
 
 
@@ -8,7 +10,7 @@ class BackendError(Exception):
     customer as the task's error: write it for them."""
 
 
-class ProvisioningBackend:
+class ProvisioningBackend(ABC):
     """One method per task function, named as the function. Every method must be
     idempotent: the engine applies a task again after a worker died or a retry.
 
@@ -19,41 +21,54 @@ class ProvisioningBackend:
 
     item_failed_message = _("The Exchange platform could not apply this change.")
 
+    @abstractmethod
     def addDistributionGroup(self, task):  # noqa: N802 (the OVHcloud function names)
-        raise NotImplementedError
+        """Apply `addDistributionGroup`."""
 
+    @abstractmethod
     def setDistributionGroup(self, task):  # noqa: N802
-        raise NotImplementedError
+        """Apply `setDistributionGroup`."""
 
+    @abstractmethod
     def deleteDistributionGroup(self, task):  # noqa: N802
-        raise NotImplementedError
+        """Apply `deleteDistributionGroup`."""
 
+    @abstractmethod
     def addDistributionGroupMember(self, task, items):  # noqa: N802
-        raise NotImplementedError
+        """Apply `addDistributionGroupMember`."""
 
+    @abstractmethod
     def deleteDistributionGroupMember(self, task, items):  # noqa: N802
-        raise NotImplementedError
+        """Apply `deleteDistributionGroupMember`."""
 
+    @abstractmethod
     def addDistributionGroupManager(self, task, items):  # noqa: N802
-        raise NotImplementedError
+        """Apply `addDistributionGroupManager`."""
 
+    @abstractmethod
     def deleteDistributionGroupManager(self, task, items):  # noqa: N802
-        raise NotImplementedError
+        """Apply `deleteDistributionGroupManager`."""
 
+    @abstractmethod
     def addDistributionGroupSendAs(self, task, items):  # noqa: N802
-        raise NotImplementedError
+        """Apply `addDistributionGroupSendAs`."""
 
+    @abstractmethod
     def deleteDistributionGroupSendAs(self, task, items):  # noqa: N802
-        raise NotImplementedError
+        """Apply `deleteDistributionGroupSendAs`."""
 
+    @abstractmethod
     def addDistributionGroupSendOnBehalfTo(self, task, items):  # noqa: N802
-        raise NotImplementedError
+        """Apply `addDistributionGroupSendOnBehalfTo`."""
 
+    @abstractmethod
     def deleteDistributionGroupSendOnBehalfTo(self, task, items):  # noqa: N802
-        raise NotImplementedError
+        """Apply `deleteDistributionGroupSendOnBehalfTo`."""
 
+    @abstractmethod
     def addDistributionGroupAlias(self, task, items):  # noqa: N802
-        raise NotImplementedError
+        """Apply `addDistributionGroupAlias`."""
 
+    @abstractmethod
     def deleteDistributionGroupAlias(self, task, items):  # noqa: N802
-        raise NotImplementedError
+        """Apply `deleteDistributionGroupAlias`."""

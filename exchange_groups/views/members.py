@@ -35,15 +35,8 @@ class TickedGroupPage(LoginRequiredMixin, View):
         self.ticks = SessionTicks(request, f"{self.scope}:{self.group.pk}")
         return super().dispatch(request, *args, **kwargs)
 
-    # --- subclasses ------------------------------------------------------------------------
-    def initial_ticks(self) -> dict:
-        raise NotImplementedError
-
-    def plan(self, state):
-        raise NotImplementedError
-
-    def apply(self, state):
-        raise NotImplementedError
+    # --- what a subclass defines: initial_ticks() -> {column: [key]}, plan(state) -> the
+    # service's plan, apply(state) -> writes the tasks. -----------------------------------
 
     # --- flow -------------------------------------------------------------------------------
     def get(self, request):
