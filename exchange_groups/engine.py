@@ -148,9 +148,12 @@ def _record(task: Task, token, failures: dict[int, str], task_error: str) -> Non
         pending.exclude(pk__in=failures).update(
             status=TaskItem.Status.DONE, error="", finished_at=now
         )
+        by_message: dict[str, list[int]] = {}
         for item_id, message in failures.items():
-            TaskItem.objects.filter(pk=item_id).update(
-                status=TaskItem.Status.ERROR, error=message[:500], finished_at=now
+            by_message.setdefault(message[:500], []).append(item_id)
+        for message, item_ids in by_message.items():
+            TaskItem.objects.filter(pk__in=item_ids).update(
+                status=TaskItem.Status.ERROR, error=message, finished_at=now
             )
         attempts = Task.objects.values_list("attempts", flat=True).get(pk=task.pk)
         if not failures and not task_error:
