@@ -23,16 +23,9 @@ def _redis_url_for(worker_id: str) -> str:
 
 @pytest.fixture(scope="session", autouse=True)
 def redis_url(worker_id):
-    from django.conf import settings
-
-    from controlpanel.settings import _cache_location
-
     url = _redis_url_for(worker_id)
     os.environ["REDIS_URL"] = url
     celery_app.conf.broker_url = url
-    # The cache (the API's rate limits) in the same Redis database, apart per process.
-    settings.CACHES["default"]["LOCATION"] = _cache_location(url)
-    settings.CACHES["default"]["KEY_PREFIX"] = f"test-{worker_id}"
     return url
 
 

@@ -4,7 +4,6 @@ import json
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.urls import reverse
 
 from exchange_groups import services
@@ -15,11 +14,6 @@ from .conftest import make_account
 pytestmark = pytest.mark.django_db
 
 BASE = "/api/1.0/email/exchange/hosted-ab12345/service/hosted-ab12345-1"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
 
 
 @pytest.fixture
@@ -197,3 +191,26 @@ def test_errors_speak_the_language_asked_for(client, service):
         f"{BASE}/mailingList", HTTP_AUTHORIZATION="Bearer nope", HTTP_ACCEPT_LANGUAGE="en"
     )
     assert english.json()["message"] == "This token is unknown or has been revoked."
+
+
+def test_external_contacts_and_task_operations(api, group, contacts):
+    created = api("post", "externalContact", {"externalEmailAddress": "new@outside.org",
+                                              "displayName": "New"})  # fmt: skip
+    assert (
+        created.status_code == 201 and created.json()["externalEmailAddress"] == "new@outside.org"
+    )
+    for body in ({"externalEmailAddress": "nope"}, {"externalEmailAddress": "user0@example.fr"}):
+        bad = api("post", "externalContact", body)
+        assert bad.status_code == 400 and bad.json()["field"] == "externalEmailAddress"
+    assert api("get", "externalContact/new@outside.org").json()["displayName"] == "New"
+    assert api("delete", "externalContact/new@outside.org").status_code == 204
+    assert api("get", "externalContact/new@outside.org").status_code == 404
+
+    task = api("post", "mailingList/team@example.fr/member/contact",
+               {"memberContactId": contacts[1].pk}).json()  # fmt: skip
+    retry = api("post", f"task/{task['id']}/retry")
+    assert retry.status_code == 409 and retry.json()["class"] == "Client::Conflict"
+    cancelled = api("post", f"task/{task['id']}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    Task.objects.filter(pk=task["id"]).update(status="error")
+    assert api("post", f"task/{task['id']}/retry").json()["status"] == "todo"

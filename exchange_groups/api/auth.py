@@ -53,4 +53,5 @@ class TokenRateThrottle(SimpleRateThrottle):
 
     def get_cache_key(self, request, view):
         token = request.auth
-        return f"throttle:token:{token.pk}" if isinstance(token, ApiToken) else None
+        # The hash, not the id: ids come back after a database is reset, hashes never do.
+        return f"throttle:token:{token.key_hash[:32]}" if isinstance(token, ApiToken) else None

@@ -21,6 +21,9 @@ FIELDS = {
     "depart_restriction": "departRestriction",
     "hidden_from_gal": "hiddenFromGAL",
     "sender_authentication": "senderAuthentification",
+    "email": "externalEmailAddress",
+    "first_name": "firstName",
+    "last_name": "lastName",
 }
 CONFLICTS = {ADDRESS_TAKEN, "not_operational", "not_todo", "not_error", "delegation_exclusive"}
 

@@ -97,3 +97,16 @@ class AccountItemSerializer(serializers.Serializer):
 
     id = serializers.IntegerField()
     emailAddress = serializers.CharField()  # noqa: N815
+
+
+class ExternalContactSerializer(serializers.Serializer):
+    externalEmailAddress = serializers.CharField(source="email", max_length=254)  # noqa: N815
+    displayName = serializers.CharField(  # noqa: N815
+        source="display_name", max_length=256, required=False, allow_blank=True
+    )
+    firstName = serializers.CharField(  # noqa: N815
+        source="first_name", max_length=64, required=False, allow_blank=True
+    )
+    lastName = serializers.CharField(  # noqa: N815
+        source="last_name", max_length=64, required=False, allow_blank=True
+    )

@@ -16,7 +16,10 @@ urlpatterns = [
     path(f"{base}/task", views.Tasks.as_view()),
     path(f"{base}/task/<int:pk>", views.TaskItem.as_view()),
     path(f"{base}/account", views.Accounts.as_view()),
+    path(f"{base}/task/<int:pk>/retry", views.TaskRetry.as_view()),
+    path(f"{base}/task/<int:pk>/cancel", views.TaskCancel.as_view()),
     path(f"{base}/externalContact", views.ExternalContacts.as_view()),
+    path(f"{base}/externalContact/<str:externalEmailAddress>", views.ExternalContactItem.as_view()),
 ]
 for kind in views.PARTS:
     collection, item = views.part_views(kind)

@@ -18,6 +18,7 @@ from .serializers import (
     AccountItemSerializer,
     AliasObjectSerializer,
     AliasSerializer,
+    ExternalContactSerializer,
     MailingListSerializer,
     MailingListWriteSerializer,
     TaskSerializer,
@@ -109,7 +110,7 @@ class MailingLists(ServiceView):
 
 
 class MailingList(ServiceView):
-    @extend_schema(responses=MailingListSerializer)
+    @extend_schema(operation_id="mailingList_get", responses=MailingListSerializer)
     def get(self, request, mailingListAddress, **kwargs):  # noqa: N803
         return Response(MailingListSerializer(self.get_group(mailingListAddress)).data)
 
@@ -266,7 +267,7 @@ class AliasItem(ServiceView):
             raise NotFound(_("No such alias."))
         return found
 
-    @extend_schema(responses=AliasObjectSerializer)
+    @extend_schema(operation_id="alias_get", responses=AliasObjectSerializer)
     def get(self, request, mailingListAddress, alias, **kwargs):  # noqa: N803
         found = self.get_alias(self.get_group(mailingListAddress), alias)
         return Response({"alias": found.full, "state": found.state})
@@ -299,7 +300,7 @@ class Tasks(ServiceView):
 
 
 class TaskItem(ServiceView):
-    @extend_schema(responses=TaskSerializer)
+    @extend_schema(operation_id="task_get", responses=TaskSerializer)
     def get(self, request, pk, **kwargs):
         task = Task.objects.filter(service=self.service, pk=pk).first()
         if task is None:
@@ -315,7 +316,59 @@ class Accounts(ServiceView):
 
 
 class ExternalContacts(ServiceView):
-    @extend_schema(responses=STRINGS)
+    @extend_schema(operation_id="externalContact_list", responses=STRINGS)
     def get(self, request, **kwargs):
         contacts = ExternalContact.objects.filter(service=self.service).order_by("email")
         return Response(list(contacts.values_list("email", flat=True)))
+
+    @extend_schema(
+        operation_id="externalContact_create",
+        request=ExternalContactSerializer,
+        responses={201: ExternalContactSerializer},
+    )
+    def post(self, request, **kwargs):
+        data = ExternalContactSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        contact = self.call(
+            services.create_contact, self.service, user=request.user, **data.validated_data
+        )
+        return Response(ExternalContactSerializer(contact).data, status=status.HTTP_201_CREATED)
+
+
+class ExternalContactItem(ServiceView):
+    def get_contact(self, email) -> ExternalContact:
+        contact = ExternalContact.objects.filter(service=self.service, email__iexact=email).first()
+        if contact is None:
+            raise NotFound(_("No such external contact."))
+        return contact
+
+    @extend_schema(operation_id="externalContact_get", responses=ExternalContactSerializer)
+    def get(self, request, externalEmailAddress, **kwargs):  # noqa: N803
+        return Response(ExternalContactSerializer(self.get_contact(externalEmailAddress)).data)
+
+    @extend_schema(operation_id="externalContact_delete", request=None, responses={204: None})
+    def delete(self, request, externalEmailAddress, **kwargs):  # noqa: N803
+        services.delete_contact(self.get_contact(externalEmailAddress), user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TaskOperation(ServiceView):
+    """POST task/{id}/retry (a task in error) and task/{id}/cancel (a task not started)."""
+
+    operation = None
+
+    @extend_schema(request=None, responses={200: TaskSerializer})
+    def post(self, request, pk, **kwargs):
+        task = Task.objects.filter(service=self.service, pk=pk).first()
+        if task is None:
+            raise NotFound(_("No such task."))
+        task = self.call(type(self).operation, task, user=request.user)
+        return Response(TaskSerializer(task).data)
+
+
+class TaskRetry(TaskOperation):
+    operation = staticmethod(services.retry_task)
+
+
+class TaskCancel(TaskOperation):
+    operation = staticmethod(services.cancel_task)

@@ -31,15 +31,18 @@ def retry_task(task: Task, *, user) -> Task:
             claim=None,
         )
         if not updated:
-            raise ValidationError(
-                {NON_FIELD_ERRORS: _("Only a task in error can be retried.")}, code="not_error"
-            )
+            raise _refused(_("Only a task in error can be retried."), "not_error")
         task.items.filter(status=TaskItem.Status.ERROR).update(
             status=TaskItem.Status.TODO, error=""
         )
         task.refresh_from_db()
         _send_on_commit(task)
     return task
+
+
+def _refused(message, code) -> ValidationError:
+    """A refusal about the task as a whole, with a code (the API answers 409 for these)."""
+    return ValidationError({NON_FIELD_ERRORS: ValidationError(message, code=code)})
 
 
 def requeue_task(task: Task, *, user) -> Task:
@@ -54,10 +57,7 @@ def requeue_task(task: Task, *, user) -> Task:
             enqueued_at=timezone.now(),
         )
         if not updated:
-            raise ValidationError(
-                {NON_FIELD_ERRORS: _("Only a task in progress can be sent again.")},
-                code="not_doing",
-            )
+            raise _refused(_("Only a task in progress can be sent again."), "not_doing")
         task.refresh_from_db()
         _send_on_commit(task)
     return task
@@ -70,13 +70,8 @@ def cancel_task(task: Task, *, user) -> Task:
             status=Task.Status.CANCELLED, finished_at=timezone.now(), claim=None
         )
         if not updated:
-            raise ValidationError(
-                {
-                    NON_FIELD_ERRORS: _(
-                        "Only a scheduled task that has not started can be cancelled."
-                    )
-                },
-                code="not_todo",
+            raise _refused(
+                _("Only a scheduled task that has not started can be cancelled."), "not_todo"
             )
         task.refresh_from_db()
         _undo_reservations(task)
