@@ -84,6 +84,8 @@ def claim(task_id: int) -> uuid.UUID | None:
 
 
 def execute(task_id: int) -> None:
+    if _waits_for_creation(task_id):
+        return
     token = claim(task_id)
     if token is None:
         _wake_later_if_early(task_id)
@@ -103,6 +105,16 @@ def execute(task_id: int) -> None:
             log.exception("Task %s failed", task_id)
             failures, task_error = {}, _("An internal error occurred; support has been told.")
         _record(task, token, failures, task_error)
+
+
+def _waits_for_creation(task_id: int) -> bool:
+    """A change to a group that is not created yet (its creation failed and awaits a retry)
+    stays scheduled: it is woken when the creation is done."""
+    return (
+        Task.objects.filter(pk=task_id, status=Status.TODO, group__state=Group.State.CREATING)
+        .exclude(function=Task.Function.ADD_GROUP)
+        .exists()
+    )
 
 
 def _wake_later_if_early(task_id: int) -> None:

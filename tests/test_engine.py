@@ -153,6 +153,28 @@ def test_a_group_level_failure_ends_in_error_and_keeps_the_group(
     assert group.state == Group.State.CREATING
 
 
+def test_changes_wait_while_the_creation_has_failed(
+    service, customer, domain, accounts, failing, settings
+):
+    settings.TASK_MAX_ATTEMPTS = 1
+    failing(1.0)
+    group = services.create_group(
+        service, user=customer, local_part="x", domain=domain, member_accounts=[accounts[0].pk]
+    )
+    creation, members = group.tasks.order_by("pk")
+    engine.execute(creation.pk)
+    engine.execute(members.pk)
+    assert Task.objects.get(pk=creation.pk).status == "error"
+    # Not applied to a group the platform does not have: it waits for the creation.
+    assert Task.objects.get(pk=members.pk).status == "todo"
+    assert not group.members.exists()
+    failing(0.0)
+    services.retry_task(creation, user=customer)
+    run_all(group)
+    assert Task.objects.get(pk=members.pk).status == "done"
+    assert group.members.count() == 1
+
+
 def test_settings_change_with_new_address_is_applied(group, customer):
     old = group.address_id
     services.update_group(group, user=customer, local_part="equipe", display_name="Équipe")
