@@ -318,3 +318,13 @@ def test_member_and_delegation_pages_queries_do_not_grow(owner, service, group, 
     add(4985, 15)
     assert Account.objects.filter(service=service).count() == 5005
     assert queries() == few
+
+
+def test_abandoned_editing_pages_do_not_fill_the_session(owner, service, group):
+    url = reverse("panel:group-users", args=[service.name, group.pk])
+    tokens = [owner.get(url).context["token"] for _ in range(6)]
+    kept = [k for k, _v in owner.session.items() if k.startswith("ticks:") and "order" not in k]
+    assert len(kept) == 3
+    # The latest pages still work; the oldest answers "expired" and starts again.
+    assert owner.post(url, {"token": tokens[-1], "nav": "refresh"}).status_code == 200
+    assert owner.post(url, {"token": tokens[0], "nav": "refresh"}).status_code == 302

@@ -23,7 +23,10 @@ def ids(keys, kind: str) -> list[int]:
 
 
 class SessionTicks:
-    """One editing session per page load, under a token: two tabs never mix."""
+    """One editing session per page load, under a token: two tabs never mix. The last few
+    are kept, older ones dropped, so that abandoned pages do not fill the session."""
+
+    KEEP = 3
 
     def __init__(self, request, scope: str):
         self.session = request.session
@@ -31,6 +34,10 @@ class SessionTicks:
 
     def start(self, state: dict) -> tuple[str, dict]:
         token = secrets.token_urlsafe(8)
+        order = [t for t in self.session.get(self.prefix + "order", []) if t != token]
+        for old in order[: -(self.KEEP - 1)] if len(order) >= self.KEEP else []:
+            self.session.pop(self.prefix + old, None)
+        self.session[self.prefix + "order"] = [*order[-(self.KEEP - 1) :], token]
         self.save(token, state)
         return token, state
 
