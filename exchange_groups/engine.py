@@ -156,10 +156,14 @@ def _record(task: Task, token, failures: dict[int, str], task_error: str) -> Non
         ):
             log.warning("Task %s: claim lost before recording, outcome discarded", task.pk)
             return
-        pending = task.items.exclude(status=TaskItem.Status.DONE)
-        pending.exclude(pk__in=failures).update(
-            status=TaskItem.Status.DONE, error="", finished_at=now
-        )
+        if not task_error:
+            # The backend answered for its items: those it did not name were applied. When
+            # the task failed as a whole, it said nothing about any item, so none is marked
+            # done: the retry applies them all again (backends are idempotent).
+            pending = task.items.exclude(status=TaskItem.Status.DONE)
+            pending.exclude(pk__in=failures).update(
+                status=TaskItem.Status.DONE, error="", finished_at=now
+            )
         by_message: dict[str, list[int]] = {}
         for item_id, message in failures.items():
             by_message.setdefault(message[:500], []).append(item_id)

@@ -5,9 +5,11 @@ import random
 from datetime import timedelta
 
 import pytest
+from django.db import OperationalError
 from django.utils import timezone
 
 from exchange_groups import engine, services
+from exchange_groups.backends.base import BackendError
 from exchange_groups.models import Address, Alias, Delegation, Group, Task, TaskItem
 
 pytestmark = pytest.mark.django_db
@@ -275,3 +277,39 @@ def test_sweep_frees_expired_leases_and_resends_stale_tasks(group, customer, acc
     Task.objects.filter(pk=stuck.pk).update(lease_expires_at=long_ago)
     assert engine.sweep()["failed"] == 1
     assert "interrompue" in Task.objects.get(pk=stuck.pk).error
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [BackendError("La plateforme est injoignable."), OperationalError("connection lost")],
+    ids=["backend-error", "any-exception"],
+)
+def test_a_task_failing_as_a_whole_loses_no_item(group, customer, service, failure, monkeypatch):
+    """The backend raised for the whole task (platform unreachable, a dropped database
+    connection...): no item was applied, so none may be marked done, and the retry applies
+    every one of them."""
+    from .conftest import make_account
+
+    many = [make_account(service, f"whole{i}") for i in range(5)]
+    task = services.add_members(group, user=customer, accounts=[a.pk for a in many])
+    backend = engine.get_backend()
+    real = backend.addDistributionGroupMember
+    calls = []
+
+    def fail_once(task, items):
+        calls.append(len(items))
+        if len(calls) == 1:
+            raise failure
+        return real(task, items)
+
+    monkeypatch.setattr(backend, "addDistributionGroupMember", fail_once)
+    engine.execute(task.pk)
+    task.refresh_from_db()
+    assert task.status == "todo" and task.attempts == 1
+    assert set(task.items.values_list("status", flat=True)) == {"todo"}
+    Task.objects.filter(pk=task.pk).update(run_after=timezone.now())
+    engine.execute(task.pk)
+    task.refresh_from_db()
+    assert calls == [5, 5]
+    assert task.status == "done"
+    assert group.members.filter(account__in=many).count() == 5
