@@ -330,7 +330,8 @@ class TaskAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("error"))
     def short_error(self, obj):
-        return (obj.error[:80] + "…") if len(obj.error) > 80 else obj.error
+        error = obj.error_message
+        return (error[:80] + "…") if len(error) > 80 else error
 
     @admin.display(description=_("parameters"))
     def parameters(self, obj):

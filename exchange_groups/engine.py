@@ -23,8 +23,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext, override
+from django.utils.translation import gettext_noop, override
 
+from . import reasons
 from .audit import on_behalf_of, task_reason
 from .backends.base import BackendError
 from .models import Group, Task, TaskItem
@@ -93,18 +94,27 @@ def execute(task_id: int) -> None:
     task = Task.objects.select_related(
         "group__address__domain", "reserved_address__domain", "requested_by"
     ).get(pk=task_id)
-    # Messages are stored as text: write them in the product's reference language. Every
-    # change is recorded in the audit trail as made for the customer who asked, by this task.
+    # Error reasons are stored as message ids (translated when shown) and as text in the
+    # product's reference language. Every change is recorded in the audit trail as made
+    # for the customer who asked, by this task.
     with override(settings.LANGUAGE_CODE), on_behalf_of(task.requested_by, task_reason(task)):
         try:
-            failures = _apply(task)
-            task_error = ""
-        except BackendError as exc:
-            failures, task_error = {}, str(exc)
+            failures, task_error = _apply_untranslated(task)
         except Exception:
             log.exception("Task %s failed", task_id)
-            failures, task_error = {}, _("An internal error occurred; support has been told.")
+            internal = gettext_noop("An internal error occurred; support has been told.")
+            failures, task_error = {}, [reasons.part(internal)]
         _record(task, token, failures, task_error)
+
+
+def _apply_untranslated(task: Task):
+    """Apply with translations off, so that the backend's messages come out as message
+    ids. Returns the failed items {id: message id} and the task's error (parts or None)."""
+    with override(None):
+        try:
+            return _apply(task), None
+        except BackendError as exc:
+            return {}, [reasons.part(str(exc))]
 
 
 def _waits_for_creation(task_id: int) -> bool:
@@ -144,7 +154,7 @@ def _apply(task: Task) -> dict[int, str]:
     return method(task, items) or {}
 
 
-def _record(task: Task, token, failures: dict[int, str], task_error: str) -> None:
+def _record(task: Task, token, failures: dict[int, str], task_error: list | None) -> None:
     now = timezone.now()
     with transaction.atomic():
         # Only the holder of the claim records: a worker whose lease expired and whose task
@@ -166,7 +176,7 @@ def _record(task: Task, token, failures: dict[int, str], task_error: str) -> Non
             )
         by_message: dict[str, list[int]] = {}
         for item_id, message in failures.items():
-            by_message.setdefault(message[:500], []).append(item_id)
+            by_message.setdefault(_(message)[:500], []).append(item_id)
         for message, item_ids in by_message.items():
             TaskItem.objects.filter(pk__in=item_ids).update(
                 status=TaskItem.Status.ERROR, error=message, finished_at=now
@@ -178,12 +188,14 @@ def _record(task: Task, token, failures: dict[int, str], task_error: str) -> Non
             )
             _after_final(task, done=True)
             return
-        message = task_error or _failure_summary(task, failures)
+        detail = task_error or _failure_summary(task, failures)
+        message = reasons.render(detail)
         if attempts < settings.TASK_MAX_ATTEMPTS:
             backoff = settings.TASK_RETRY_BACKOFF * 2 ** (attempts - 1)
             Task.objects.filter(pk=task.pk).update(
                 status=Status.TODO,
                 error=message,
+                error_detail=detail,
                 claim=None,
                 lease_expires_at=None,
                 run_after=now + timedelta(seconds=backoff),
@@ -191,27 +203,39 @@ def _record(task: Task, token, failures: dict[int, str], task_error: str) -> Non
             transaction.on_commit(lambda: enqueue([task.pk], countdown=backoff))
             return
         Task.objects.filter(pk=task.pk).update(
-            status=Status.ERROR, finished_at=now, error=message, claim=None, lease_expires_at=None
+            status=Status.ERROR,
+            finished_at=now,
+            error=message,
+            error_detail=detail,
+            claim=None,
+            lease_expires_at=None,
         )
         _after_final(task, done=False)
 
 
-def _failure_summary(task: Task, failures: dict[int, str]) -> str:
-    """One sentence a customer can read: how many items failed, why, and which ones."""
+def _failure_summary(task: Task, failures: dict[int, str]) -> list[dict]:
+    """Sentences a customer can read: how many items failed, why, and which ones."""
     labels = dict(task.items.filter(pk__in=failures).values_list("pk", "label"))
     by_reason: dict[str, list[str]] = {}
     for pk, reason in failures.items():
         by_reason.setdefault(reason, []).append(labels.get(pk, str(pk)))
-    summary = ngettext(
-        "%(count)d item could not be applied.",
-        "%(count)d items could not be applied.",
-        len(failures),
-    ) % {"count": len(failures)}
+    count = len(failures)
+    summary = [
+        reasons.part(
+            gettext_noop("%(count)d item could not be applied."),
+            gettext_noop("%(count)d items could not be applied."),
+            count,
+            count=count,
+        )
+    ]
     for reason, names in by_reason.items():
         shown = ", ".join(names[:10])
         if len(names) > 10:
-            shown += " " + _("and %(count)d more") % {"count": len(names) - 10}
-        summary += f" {reason} ({shown})"
+            more = reasons.part(gettext_noop("and %(count)d more"), count=len(names) - 10)
+            names_part = reasons.part("(%(names)s %(more)s)", names=shown, more=more)
+        else:
+            names_part = reasons.part("(%(names)s)", names=shown)
+        summary += [reasons.part(reason), names_part]
     return summary
 
 
@@ -244,9 +268,14 @@ def sweep() -> dict[str, int]:
     ):
         base = Task.objects.filter(pk=task.pk, status=Status.DOING, claim=task.claim)
         if task.attempts >= settings.TASK_MAX_ATTEMPTS:
+            detail = [
+                reasons.part(gettext_noop("The task was interrupted too many times; retry it."))
+            ]
             with override(settings.LANGUAGE_CODE):
-                message = _("The task was interrupted too many times; retry it.")
-            failed += base.update(status=Status.ERROR, finished_at=now, error=message, claim=None)
+                message = reasons.render(detail)
+            failed += base.update(
+                status=Status.ERROR, finished_at=now, error=message, error_detail=detail, claim=None
+            )
         elif base.update(status=Status.TODO, claim=None, lease_expires_at=None, run_after=now):
             freed.append(task.pk)
 

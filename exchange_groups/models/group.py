@@ -44,6 +44,7 @@ class GroupQuerySet(models.QuerySet):
             member_count=_count(GroupMember),
             has_pending_task=Exists(tasks.filter(status__in=Task.PENDING)),
             last_task_status=Subquery(tasks.order_by("-pk").values("status")[:1]),
+            last_task_id=Subquery(tasks.order_by("-pk").values("pk")[:1]),
         )
 
 
@@ -128,6 +129,17 @@ class Group(models.Model):
     @property
     def is_operational(self) -> bool:
         return self.state == self.State.OK
+
+    @property
+    def last_error(self) -> str:
+        """Why the group is in error: its last task's reason, in the reader's language
+        (needs with_overview())."""
+        from .task import Task
+
+        if self.status != "error":
+            return ""
+        task = Task.objects.filter(pk=self.last_task_id).only("error", "error_detail").first()
+        return task.error_message if task else ""
 
     @property
     def status(self) -> str:

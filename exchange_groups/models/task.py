@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .. import reasons
 from .directory import Account, Address, ExternalContact
 from .group import Alias, Group
 from .service import ExchangeService
@@ -80,6 +81,9 @@ class Task(models.Model):
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     error = models.TextField(_("error"), blank=True)
+    # The same reason as message ids and parameters (exchange_groups.reasons), so that it
+    # is shown in the reader's language; `error` keeps it in the reference language.
+    error_detail = models.JSONField(_("error detail"), default=list, blank=True, editable=False)
     # Engine bookkeeping: when it may run next, when its wake-up message was last sent,
     # and the claim of the worker applying it, valid until the lease expires.
     run_after = models.DateTimeField(_("not before"), auto_now_add=True)
@@ -99,6 +103,14 @@ class Task(models.Model):
 
     def __str__(self):
         return f"#{self.pk} {self.get_function_display()} {self.object_label}"
+
+    @property
+    def error_message(self) -> str:
+        """The error reason in the reader's language (the stored text when the reason
+        predates its message ids)."""
+        if not self.error:
+            return ""
+        return reasons.render(self.error_detail) if self.error_detail else self.error
 
     @property
     def can_retry(self) -> bool:

@@ -15,9 +15,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import override
+from django.utils.translation import gettext, override
 
-from exchange_groups import engine, services
+from exchange_groups import engine, reasons, services
 from exchange_groups.audit import on_behalf_of, task_reason
 from exchange_groups.backends.base import ProvisioningBackend
 from exchange_groups.models import (
@@ -279,10 +279,12 @@ class Command(BaseCommand):
     def make_failed(self, task, when):
         """Leave the task as the engine does after its last failed attempt, with the
         engine's own message, in the product's reference language."""
-        with override(settings.LANGUAGE_CODE):
+        with override(None):  # the backend's message id, as the engine records it
             reason = str(ProvisioningBackend.item_failed_message)
-            failures = {pk: reason for pk in task.items.values_list("pk", flat=True)}
-            summary = engine._failure_summary(task, failures)
+        failures = {pk: reason for pk in task.items.values_list("pk", flat=True)}
+        detail = engine._failure_summary(task, failures)
+        with override(settings.LANGUAGE_CODE):
+            summary, reason = reasons.render(detail), gettext(reason)
         task.items.update(status=TaskItem.Status.ERROR, error=reason, finished_at=when)
         Task.objects.filter(pk=task.pk).update(
             status=Task.Status.ERROR,
@@ -290,6 +292,7 @@ class Command(BaseCommand):
             started_at=when - timedelta(seconds=40),
             finished_at=when,
             error=summary,
+            error_detail=detail,
         )
 
     def other_customer(self):
