@@ -131,17 +131,19 @@ def test_users_page_shows_today_and_submits_only_changes(owner, service, group, 
     page = owner.get(url)
     rows = {r["address"]: r for r in page.context["rows"]}
     assert rows["user0@example.fr"]["member"] and rows["user1@example.fr"]["manager"]
+    # It opens on every domain, external contacts included: the count matches the ticks.
+    assert rows["friend0@partner.com"]["member"]
+    assert page.context["counts"]["member"] == sum(r["member"] for r in rows.values()) == 2
     token = page.context["token"]
     shown = [r["key"] for r in page.context["rows"]]
-    # Untick user0, tick user2 as contact; keep user1 as administrator.
-    data = {"shown": shown, "member": [f"account:{accounts[2].pk}"],
+    # Untick user0, tick user2 as contact; keep the external contact and user1.
+    data = {"shown": shown, "member": [f"account:{accounts[2].pk}", f"contact:{contacts[0].pk}"],
             "manager": [f"account:{accounts[1].pk}"]}  # fmt: skip
     owner.post(url, {"token": token, **data, "nav": "refresh"})
     review = owner.post(url, {"token": token, "action": "review"})
     plan = dict(review.context["plan"])
     assert plan == {"deleteDistributionGroupMember": [accounts[0]],
                     "addDistributionGroupMember": [accounts[2]]}  # fmt: skip
-    # The external contact on another "page" (domain filter) kept its tick.
     assert not Task.objects.exists() or not Task.objects.filter(status="todo").exists()
     owner.post(url, {"token": token, "action": "confirm"})
     functions = list(
@@ -231,6 +233,18 @@ def test_groups_csv_export(owner, service, group):
         text.splitlines()[0] == "Nom du groupe;Adresse e-mail;Alias;Administrateurs;Contacts;Statut"
     )
     assert "Team;team@example.fr;0;1;2;Opérationnel" in text
+
+
+def test_members_csv_export_writes_each_address(owner, service, group):
+    # An external contact has no account: its address was once written as "@".
+    response = owner.get(reverse("panel:group-export", args=[service.name, group.pk]))
+    rows = [line.split(";") for line in b"".join(response.streaming_content).decode(
+        "utf-8-sig").splitlines()[1:]]  # fmt: skip
+    assert sorted(row[0] for row in rows) == [
+        "friend0@partner.com", "user0@example.fr", "user1@example.fr"
+    ]  # fmt: skip
+    contact = next(row for row in rows if row[0] == "friend0@partner.com")
+    assert contact[2:] == ["Contact externe", "non", "oui"]
 
 
 def test_import_preview_and_result(owner, service, group, accounts, contacts):

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from .. import access, services
-from ..queries import CONTACTS_ONLY, directory
+from ..queries import CONTACTS_ONLY, directory, managers_without_mail
 from .ticks import SessionTicks, ids, merge_ticks
 
 PAGE_SIZE = 20
@@ -44,7 +44,8 @@ class TickedGroupPage(LoginRequiredMixin, View):
             {
                 **self.initial_ticks(),
                 "q": "",
-                "domain": str(self.group.address.domain_id),
+                # Every domain: the selection count then matches the boxes shown.
+                "domain": "",
                 "page": 1,
             }
         )
@@ -101,9 +102,13 @@ class TickedGroupPage(LoginRequiredMixin, View):
             "domains": self.service.domains.all(),
             "contacts_only": CONTACTS_ONLY,
             "counts": {column: len(keys) for column, keys in ticked.items()},
+            "managers_without_mail": self.managers_without_mail(ticked),
             "errors": errors,
             "plan": plan,
         }
+
+    def managers_without_mail(self, ticked):
+        return []
 
     def row(self, kind, pk, mail, name, ticked, pending):
         key = f"{kind}:{pk}"
@@ -134,6 +139,11 @@ class UsersPage(TickedGroupPage):
             "member_contacts": ids(state["member"], "contact"),
             "manager_accounts": ids(state["manager"], "account"),
         }
+
+    def managers_without_mail(self, ticked):
+        return managers_without_mail(
+            self.service, ids(ticked["manager"], "account"), ids(ticked["member"], "account")
+        )
 
     def plan(self, state):
         return services.plan_users(self.group, **self.wanted(state))

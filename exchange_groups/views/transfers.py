@@ -5,7 +5,7 @@ import secrets
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import CharField, Value
+from django.db.models import Case, CharField, Value, When
 from django.db.models.functions import Coalesce, Concat
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -57,13 +57,19 @@ def export_members(request, service, group):
     service = access.service_for(request, service)
     group = access.group_for(request, service, group)
     managers = set(GroupManager.objects.filter(group=group).values_list("account_id", flat=True))
+    # Concat gives "@" (not NULL) for an external contact, whose account parts are NULL:
+    # the account's address only for an account, the contact's otherwise.
     account_address = Concat(
         "account__address__local_part", Value("@"), "account__address__domain__name"
     )
     members = (
         GroupMember.objects.filter(group=group)
         .annotate(
-            mail=Coalesce(account_address, "contact__email", output_field=CharField()),
+            mail=Case(
+                When(account__isnull=False, then=account_address),
+                default="contact__email",
+                output_field=CharField(),
+            ),
             name=Coalesce(
                 "account__display_name", "contact__display_name", output_field=CharField()
             ),
