@@ -37,3 +37,15 @@ def directory(service, q: str = "", domain: str = "", accounts_only: bool = Fals
         .values_list(*columns)
     )
     return accounts.union(contacts, all=True).order_by("mail")
+
+
+def managers_without_mail(service, managers, member_accounts) -> list[str]:
+    """The addresses of the administrators who are not contacts of the group: they
+    receive none of its mail (a manager receives the group's mail only as a member)."""
+    ids = set(managers) - set(member_accounts)
+    if not ids:
+        return []
+    found = Account.objects.filter(service=service, pk__in=ids).annotate(
+        mail=Concat("address__local_part", Value("@"), "address__domain__name")
+    )
+    return list(found.order_by("mail").values_list("mail", flat=True))

@@ -23,6 +23,7 @@ from formtools.wizard.views import SessionWizardView
 from .. import access, services
 from ..forms import ConfirmForm, GroupSettingsForm, MembersForm
 from ..models import Account, ExternalContact
+from ..queries import managers_without_mail
 
 PAGE_SIZE = 10
 STEPS = [
@@ -154,11 +155,15 @@ class CreateGroupWizard(SessionWizardView):
             tab="groups",
             steps=[(name, label) for name, _form, label in STEPS],
             step_index=[name for name, _f, _l in STEPS].index(current),
+            step_label=dict((name, label) for name, _f, label in STEPS)[current],
         )
         sel = self.selection()
         context["selection"] = sel
         context["member_count"] = len(sel["accounts"]) + len(sel["contacts"])
         context["manager_count"] = len(sel["managers"])
+        context["managers_without_mail"] = managers_without_mail(
+            self.service, sel["managers"], sel["accounts"]
+        )
         if current == "members":
             extra = self.storage.extra_data or {}
             q = extra.get("q", "")
