@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy  # class attributes: translated when shown
 from django.views import View
 
 from .. import access, services
@@ -121,7 +122,7 @@ class UsersPage(TickedGroupPage):
     template_name = "exchange_groups/group_users.html"
     scope = "users"
     columns = ("member", "manager")
-    done_message = _(
+    done_message = gettext_lazy(
         "Your request has been taken into account: the members and administrators "
         "of %(group)s are being updated."
     )
@@ -163,7 +164,7 @@ class DelegationsPage(TickedGroupPage):
     scope = "delegations"
     columns = ("send_as", "send_on_behalf")
     accounts_only = True
-    done_message = _(
+    done_message = gettext_lazy(
         "Your request has been taken into account: the delegations of %(group)s are being updated."
     )
 
