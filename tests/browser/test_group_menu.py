@@ -70,6 +70,7 @@ def test_configure_the_users(page, live_group, contacts):
     expect(page.get_by_text("2 contacts sélectionnés")).to_be_visible()
     # External contacts live under their own filter; ticks elsewhere are kept.
     page.get_by_label("Domaine").select_option(label="Contacts externes")
+    expect(page.locator("#picker tbody tr", has_text="user0@example.fr")).to_have_count(0)
     page.get_by_label("friend1@partner.com est un contact").check()
     expect(page.get_by_text("3 contacts sélectionnés")).to_be_visible()
     page.shots("users")
