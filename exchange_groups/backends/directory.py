@@ -284,7 +284,8 @@ class DirectoryBackend(ProvisioningBackend):
     # --- aliases --------------------------------------------------------------------------
     @staticmethod
     def _alias_addresses(conn, group, items):
-        return {i.pk: i.alias.address.email.lower() for i in items if i.alias_id}, {}
+        # An alias found only on the platform (drift repair) has no row: its label is it.
+        return {i.pk: (i.alias.address.email if i.alias_id else i.label).lower() for i in items}, {}
 
     def addDistributionGroupAlias(self, task, items):  # noqa: N802
         return self._apply(
