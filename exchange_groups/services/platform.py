@@ -47,7 +47,9 @@ def _objects(group: Group, subject: str, addresses: list[str]) -> list:
     """The panel's objects with these addresses (unknown addresses are left out)."""
     wanted = {a.lower() for a in addresses}
     if subject == S.ALIAS:
-        return [a for a in group.aliases.select_related("address__domain") if a.email in wanted]
+        return [
+            a for a in group.aliases.select_related("address__domain") if str(a).lower() in wanted
+        ]
     accounts = Account.objects.filter(service=group.service).select_related("address__domain")
     found = [a for a in accounts if a.address.email.lower() in wanted]
     if subject == S.MEMBER:
