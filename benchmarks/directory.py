@@ -109,11 +109,21 @@ def main(members: int) -> None:
         print(f"{'ratio directory / built-in':<58} {directory / built_in:8.2f}")
         group = holder["group"]
 
-        def remove():
+        def remove(group, backend):
+            settings.PROVISIONING_BACKEND = backend
+            engine.get_backend.cache_clear()
             task = services.remove_members(group, user=user, accounts=[a.pk for a in accounts[1:]])
             engine.execute(task.pk)
 
-        timed(f"directory backend: remove {members - 1} members", remove)
+        built_in = timed(
+            f"built-in backend: remove {members - 1} members",
+            lambda: remove(holder["built-in"], "exchange_groups.backends.database.DatabaseBackend"),
+        )
+        directory = timed(
+            f"directory backend: remove {members - 1} members",
+            lambda: remove(group, "exchange_groups.backends.directory.DirectoryBackend"),
+        )
+        print(f"{'ratio directory / built-in':<58} {directory / built_in:8.2f}")
         timed("drift check of the groups", lambda: platform_sync.check_drift())
         timed(f"account sync of {members} mailboxes", lambda: platform_sync.sync_accounts())
     finally:
