@@ -4,6 +4,7 @@ Unix socket in var/ when no REDIS_URL is configured.
     python -m controlpanel.embedded_redis /path/to/redis.sock   # runs until stopped
 """
 
+import signal
 import subprocess
 import sys
 import time
@@ -48,6 +49,8 @@ def start(socket_path: Path, log_path: Path | None = None) -> subprocess.Popen:
 def main(argv: list[str]) -> int:
     process = start(Path(argv[1]))
     print(socket_url(Path(argv[1]).resolve()), flush=True)
+    # bin/test stops this wrapper with SIGTERM: the server must stop with it, not linger.
+    signal.signal(signal.SIGTERM, lambda *_: process.terminate())
     try:
         return process.wait()
     except KeyboardInterrupt:

@@ -224,6 +224,29 @@ PROVISIONING_OPTIONS = {
     "failure_rate": env_float("PROVISIONING_FAILURE_RATE", 0.0),
 }
 
+# --- The directory platform (exchange_groups/directory_tree.py, deploy/README.md) ----------
+# Used with PROVISIONING_BACKEND=exchange_groups.backends.directory.DirectoryBackend, by the
+# account sync and the drift check. The bind DN needs write access below LDAP_BASE_DN.
+LDAP_URL = env_str("LDAP_URL", "ldap://127.0.0.1:389")
+LDAP_BIND_DN = env_str("LDAP_BIND_DN", "")
+LDAP_BIND_PASSWORD = env_str("LDAP_BIND_PASSWORD", "")
+LDAP_BASE_DN = env_str("LDAP_BASE_DN", "dc=exchange,dc=local")
+LDAP_START_TLS = env_bool("LDAP_START_TLS", False)
+LDAP_CA_FILE = env_str("LDAP_CA_FILE", "")  # CA certificate(s) to verify the server with
+LDAP_TIMEOUT = env_float("LDAP_TIMEOUT", 5.0)  # seconds, for connecting and each operation
+# How often the account sync and the drift check run (seconds; Celery beat).
+PLATFORM_SYNC_INTERVAL = env_float("PLATFORM_SYNC_INTERVAL", 300.0)
+DRIFT_CHECK_INTERVAL = env_float("DRIFT_CHECK_INTERVAL", 900.0)
+# Both do nothing unless the directory backend is chosen.
+CELERY_BEAT_SCHEDULE["sync-accounts"] = {
+    "task": "exchange_groups.tasks.sync_accounts",
+    "schedule": PLATFORM_SYNC_INTERVAL,
+}
+CELERY_BEAT_SCHEDULE["check-drift"] = {
+    "task": "exchange_groups.tasks.check_drift",
+    "schedule": DRIFT_CHECK_INTERVAL,
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

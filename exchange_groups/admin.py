@@ -153,6 +153,17 @@ class ExternalContactAdmin(SupportAdmin):
         return changelist_link(GroupMember, obj.group_count, contact__id__exact=obj.pk)
 
 
+class DriftFilter(admin.SimpleListFilter):
+    title = _("platform differences")
+    parameter_name = "drift"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Differs from the platform"))]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(drifts__isnull=False).distinct() if self.value() else queryset
+
+
 @admin.register(Group)
 class GroupAdmin(SupportAdmin):
     list_display = [
@@ -167,7 +178,7 @@ class GroupAdmin(SupportAdmin):
         "alias_count",
         "tasks_link",
     ]
-    list_filter = ["state", "service", "created_at"]
+    list_filter = [DriftFilter, "state", "service", "created_at"]
     search_fields = [
         "address__local_part",
         "address__domain__name",
@@ -175,8 +186,44 @@ class GroupAdmin(SupportAdmin):
         "service__name",
         "service__customers__username",
     ]
-    readonly_fields = ["address", "related", "created_at", "updated_at"]
+    readonly_fields = ["address", "related", "platform_differences", "created_at", "updated_at"]
     date_hierarchy = "created_at"
+    actions = ["repair_drift", "adopt_drift"]
+
+    def has_operate_permission(self, request):
+        return request.user.has_perm("exchange_groups.operate_task")
+
+    def _settle(self, request, queryset, operation, done_message):
+        for group in queryset:
+            try:
+                operation(group, user=request.user)
+            except ValidationError as exc:
+                self.message_user(request, f"{group}: {' '.join(exc.messages)}", messages.WARNING)
+            else:
+                self.message_user(request, done_message % {"group": group}, messages.SUCCESS)
+
+    @admin.action(
+        description=_("Repair the platform differences (the panel's version)"),
+        permissions=["operate"],
+    )
+    def repair_drift(self, request, queryset):
+        self._settle(
+            request,
+            queryset,
+            services.repair_drift,
+            _("%(group)s: tasks created to put the platform back to the panel's version."),
+        )
+
+    @admin.action(
+        description=_("Adopt the platform's version of the differences"), permissions=["operate"]
+    )
+    def adopt_drift(self, request, queryset):
+        self._settle(
+            request,
+            queryset,
+            services.adopt_drift,
+            _("%(group)s: the panel now shows the platform's version."),
+        )
 
     def get_queryset(self, request):
         return (
@@ -208,6 +255,27 @@ class GroupAdmin(SupportAdmin):
     def tasks_link(self, obj):
         label = _("pending") if obj.has_pending_task else _("all")
         return changelist_link(Task, label, group__id__exact=obj.pk)
+
+    @admin.display(description=_("platform differences"))
+    def platform_differences(self, obj):
+        """What the drift check found (settled with the actions of the groups list)."""
+        rows = [
+            (d.get_kind_display(), d.get_subject_display(), d.name, d.panel_value,
+             d.platform_value, d.found_at)
+            for d in obj.drifts.all()
+        ]  # fmt: skip
+        if not rows:
+            return "—"
+        return format_html(
+            "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>"
+            "{}</table>",
+            _("difference"), _("concerns"), _("item"), _("in the panel"),
+            _("on the platform"), _("found"),
+            format_html_join(
+                "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                rows,
+            ),
+        )  # fmt: skip
 
     @admin.display(description=_("related"))
     def related(self, obj):

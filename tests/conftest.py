@@ -8,7 +8,7 @@ from controlpanel.celery import app as celery_app
 from exchange_groups import engine
 from exchange_groups.models import Account, Address, Domain, ExchangeService, ExternalContact
 
-pytest_plugins = ["tests.worker"]
+pytest_plugins = ["tests.worker", "tests.slapd"]
 
 
 def _redis_url_for(worker_id: str) -> str:
@@ -61,6 +61,22 @@ def other_service(db):
     other = ExchangeService.objects.create(organization_name="hosted-zz9", name="hosted-zz9-1")
     Domain.objects.create(service=other, name="other.fr")
     return other
+
+
+def run_all(*_ignored):
+    """Execute pending tasks in order, in this process, as the workers would, until none
+    can progress."""
+    from django.utils import timezone
+
+    from exchange_groups.models import Task
+
+    for _ in range(20):
+        due = Task.objects.filter(status="todo").order_by("pk")
+        if not due:
+            return
+        for task in due:
+            Task.objects.filter(pk=task.pk).update(run_after=timezone.now())
+            engine.execute(task.pk)
 
 
 def make_account(service, local_part, domain=None):
