@@ -7,6 +7,7 @@ With nothing set, the project runs on SQLite in var/ and on the embedded Redis t
 from pathlib import Path
 
 import dj_database_url
+from kombu import Queue
 from django.utils.translation import gettext_lazy as _
 
 from .env import env_bool, env_float, env_int, env_list, env_str, secret_key
@@ -142,7 +143,8 @@ REDIS_URL = env_str("REDIS_URL", f"redis+socket://{VAR_DIR / 'redis.sock'}")
 # (see exchange_groups/engine.py). Late acks and a sweep make lost messages harmless.
 TASK_MAX_ATTEMPTS = env_int("TASK_MAX_ATTEMPTS", 3)
 TASK_RETRY_BACKOFF = env_float("TASK_RETRY_BACKOFF", 5.0)  # seconds, doubled each attempt
-TASK_LEASE_SECONDS = env_float("TASK_LEASE_SECONDS", 300.0)  # a `doing` task older is freed
+# A `doing` task whose lease ran out is freed; its worker renews the lease every third of it.
+TASK_LEASE_SECONDS = env_float("TASK_LEASE_SECONDS", 30.0)
 TASK_STALE_SECONDS = env_float("TASK_STALE_SECONDS", 60.0)  # a `todo` task older is re-sent
 TASK_SWEEP_INTERVAL = env_float("TASK_SWEEP_INTERVAL", 30.0)
 
@@ -157,10 +159,15 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "exchange"
+# The sweep has a queue of its own, which every worker also consumes, so that it never
+# waits behind a backlog of tasks; a sweep not run within its interval is dropped.
+CELERY_TASK_QUEUES = [Queue("exchange"), Queue("sweep")]
+CELERY_TASK_ROUTES = {"exchange_groups.tasks.sweep_tasks": {"queue": "sweep"}}
 CELERY_BEAT_SCHEDULE = {
     "sweep-tasks": {
         "task": "exchange_groups.tasks.sweep_tasks",
         "schedule": TASK_SWEEP_INTERVAL,
+        "options": {"expires": TASK_SWEEP_INTERVAL},
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
