@@ -14,7 +14,7 @@ import time
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from controlpanel import embedded_redis
 
@@ -29,12 +29,17 @@ class Command(BaseCommand):
             "--no-demo", action="store_true", help="do not load the demo data (loaded once)"
         )
         parser.add_argument(
+            "--any-database",
+            action="store_true",
+            help="load the demo data even into the database DATABASE_URL names",
+        )
+        parser.add_argument(
             "--concurrency",
             default=os.environ.get("WORKER_CONCURRENCY", "2"),
             help="worker processes",
         )
 
-    def handle(self, *args, host, port, concurrency, no_demo, **options):
+    def handle(self, *args, host, port, concurrency, no_demo, any_database, **options):
         var_dir = settings.VAR_DIR
         var_dir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
@@ -49,7 +54,10 @@ class Command(BaseCommand):
         # With Redis up, the demo's first tasks are sent to the worker as they are created.
         call_command("migrate", interactive=False, verbosity=0)
         if not no_demo:
-            call_command("seed_demo", stdout=self.stdout)
+            try:
+                call_command("seed_demo", any_database=any_database, stdout=self.stdout)
+            except CommandError as refused:
+                self.stderr.write(str(refused))
 
         python = sys.executable
         commands = {
