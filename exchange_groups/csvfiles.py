@@ -2,6 +2,8 @@
 
 import csv
 import io
+import itertools
+import logging
 from collections.abc import Iterable
 
 from defusedcsv import csv as defused_csv
@@ -13,6 +15,8 @@ MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 # each line costs time the request does not have (gunicorn gives it 30 s).
 MAX_UPLOAD_LINES = 10_000
 ADDRESS_COLUMNS = {"email", "e-mail", "mail", "address", "adresse", "adresse e-mail"}
+
+log = logging.getLogger(__name__)
 
 
 class _Echo:
@@ -28,11 +32,21 @@ def streamed_csv(filename: str, header: list[str], rows: Iterable) -> StreamingH
     a spreadsheet would run as a formula (a group named "=HYPERLINK(...)") is written as
     text, with a leading quote (defusedcsv)."""
     writer = defused_csv.writer(_Echo(), delimiter=";")
+    # The first row is read before answering: a query that fails at once is an error
+    # response, not a 200 with an empty file.
+    rows = iter(rows)
+    first = list(itertools.islice(rows, 1))
 
     def lines():
         yield "\ufeff" + writer.writerow(header)
-        for row in rows:
-            yield writer.writerow(row)
+        try:
+            for row in itertools.chain(first, rows):
+                yield writer.writerow(row)
+        except Exception:
+            # The 200 is already sent: the file itself must say it stops short, or it would
+            # pass for the whole list.
+            log.exception("CSV export %s failed part-way", filename)
+            yield writer.writerow([_("Export incomplete: an error occurred. Try again.")])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -6,9 +6,11 @@ import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import OperationalError
 from django.urls import reverse
 
 from exchange_groups import services
+from exchange_groups.csvfiles import streamed_csv
 from exchange_groups.models import ApiToken, Group, GroupMember, Task
 
 from .test_api import BASE
@@ -139,3 +141,22 @@ def test_api_json_body_with_a_nul_is_a_field_error(client, customer, group):
     )
     assert response.status_code == 400
     assert response.json()["field"] == "displayName"
+
+
+def test_an_export_that_fails_part_way_says_so_in_the_file():
+    def rows():
+        yield ["a@example.fr"]
+        raise OperationalError("server closed the connection unexpectedly")
+
+    response = streamed_csv("x.csv", ["Adresse"], rows())
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert lines[1:] == ["a@example.fr", "Export incomplet : une erreur est survenue. Réessayez."]
+
+
+def test_an_export_failing_at_once_is_an_error_not_an_empty_file():
+    def rows():
+        raise OperationalError("server closed the connection unexpectedly")
+        yield
+
+    with pytest.raises(OperationalError):
+        streamed_csv("x.csv", ["Adresse"], rows())

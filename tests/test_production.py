@@ -19,7 +19,7 @@ from .worker import test_database_url
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def production_env(tmp_path, redis_url) -> dict[str, str]:
+def production_env(var_dir, redis_url) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -27,7 +27,7 @@ def production_env(tmp_path, redis_url) -> dict[str, str]:
     }
     env.update(
         DJANGO_SETTINGS_MODULE="controlpanel.settings",
-        VAR_DIR=str(tmp_path),
+        VAR_DIR=str(var_dir),
         DATABASE_URL=test_database_url(),
         REDIS_URL=redis_url,
         # TLS ends at the proxy in front of gunicorn, which says so in a header.
@@ -47,14 +47,22 @@ def get(url: str) -> tuple[int, str, str]:
         return error.code, error.headers.get("Content-Type", ""), error.read()
 
 
-@pytest.fixture
-def gunicorn(transactional_db, tmp_path, redis_url):
-    env = production_env(tmp_path, redis_url)
+@pytest.fixture(scope="module")
+def collected(tmp_path_factory):
+    """`collectstatic` as the README says, once for the module (it compresses every file)."""
+    var_dir = tmp_path_factory.mktemp("production")
+    env = production_env(var_dir, "redis://unused")
     collect = subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert collect.returncode == 0, collect.stderr[-2000:]
+    return var_dir
+
+
+@pytest.fixture
+def gunicorn(collected, transactional_db, tmp_path, redis_url):
+    env = production_env(collected, redis_url)
     port = free_port()
     log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115
     process = subprocess.Popen(
