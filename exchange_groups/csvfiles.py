@@ -2,7 +2,6 @@
 
 import csv
 import io
-import itertools
 import logging
 from collections.abc import Iterable
 
@@ -32,15 +31,11 @@ def streamed_csv(filename: str, header: list[str], rows: Iterable) -> StreamingH
     a spreadsheet would run as a formula (a group named "=HYPERLINK(...)") is written as
     text, with a leading quote (defusedcsv)."""
     writer = defused_csv.writer(_Echo(), delimiter=";")
-    # The first row is read before answering: a query that fails at once is an error
-    # response, not a 200 with an empty file.
-    rows = iter(rows)
-    first = list(itertools.islice(rows, 1))
 
     def lines():
         yield "\ufeff" + writer.writerow(header)
         try:
-            for row in itertools.chain(first, rows):
+            for row in rows:
                 yield writer.writerow(row)
         except Exception:
             # The 200 is already sent: the file itself must say it stops short, or it would

@@ -151,12 +151,3 @@ def test_an_export_that_fails_part_way_says_so_in_the_file():
     response = streamed_csv("x.csv", ["Adresse"], rows())
     lines = b"".join(response.streaming_content).decode().splitlines()
     assert lines[1:] == ["a@example.fr", "Export incomplet : une erreur est survenue. Réessayez."]
-
-
-def test_an_export_failing_at_once_is_an_error_not_an_empty_file():
-    def rows():
-        raise OperationalError("server closed the connection unexpectedly")
-        yield
-
-    with pytest.raises(OperationalError):
-        streamed_csv("x.csv", ["Adresse"], rows())

@@ -1,5 +1,5 @@
 """What resists abuse around the pages: login throttling, the Content-Security-Policy,
-methods a page does not take, and the health endpoint a load balancer probes."""
+and methods a page does not take. (The health endpoint: tests/test_production.py.)"""
 
 import re
 
@@ -64,20 +64,3 @@ def test_pages_that_only_show_refuse_other_methods(client, customer, service, me
         reverse("panel:group-create", args=[s]),
     ):
         assert getattr(client, method)(url).status_code == 405, url
-
-
-def health(client):
-    response = client.get("/health/", {"format": "json"})
-    return response.status_code, response.json()
-
-
-@pytest.mark.worker
-def test_the_health_endpoint_needs_a_worker(client, worker):
-    status, body = health(client)
-    assert status == 500
-    failing = [name for name, result in body.items() if "unavailable" in str(result).lower()]
-    assert failing and all("Ping" in name for name in failing), body
-    worker.start(beat=False)
-    status, body = health(client)
-    assert status == 200, body
-    assert any("Database" in name for name in body) and any("Cache" in name for name in body)

@@ -1,6 +1,7 @@
 """The README's production steps: collectstatic with DEBUG off, then gunicorn serving pages
 with the manifest storage, on the test database."""
 
+import json
 import os
 import re
 import subprocess
@@ -36,10 +37,11 @@ def production_env(var_dir, redis_url) -> dict[str, str]:
     return env
 
 
-def get(url: str) -> tuple[int, str, str]:
-    request = urllib.request.Request(
-        url, headers={"X-Forwarded-Proto": "https", "Authorization": "Bearer exg_not-a-token"}
-    )
+PROXIED = {"X-Forwarded-Proto": "https", "Authorization": "Bearer exg_not-a-token"}
+
+
+def get(url: str, headers=PROXIED) -> tuple[int, str, bytes]:
+    request = urllib.request.Request(url, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, response.headers.get("Content-Type", ""), response.read()
@@ -111,3 +113,21 @@ def test_a_lost_database_connection_does_not_fail_the_next_request(gunicorn):
         )
     status, content_type, body = get(api)
     assert (status, content_type) == (401, "application/json"), body[:500]
+
+
+@pytest.mark.worker
+def test_the_health_endpoint_covers_database_redis_and_a_worker(gunicorn, worker):
+    """What a load balancer or an orchestrator probes, over plain HTTP."""
+
+    def health():
+        status, _type, body = get(f"{gunicorn}/health/?format=json", headers={})
+        return status, json.loads(body)
+
+    status, body = health()
+    assert status == 500
+    failing = [name for name, result in body.items() if "unavailable" in str(result).lower()]
+    assert failing and all("Ping" in name for name in failing), body
+    worker.start(beat=False)
+    status, body = health()
+    assert status == 200, body
+    assert any("Database" in name for name in body) and any("Cache" in name for name in body)
