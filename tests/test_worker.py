@@ -43,9 +43,7 @@ def test_a_created_group_becomes_operational(worker, service, customer, domain, 
     wait_for(lambda: Group.objects.get(pk=group.pk).state == "ok", what="group ok")
     wait_for(lambda: group.members.count() == 3, what="members live")
     # The members are live a moment before their task is recorded done.
-    wait_for(
-        lambda: set(group.tasks.values_list("status", flat=True)) == {"done"}, what="all done"
-    )
+    wait_for(lambda: set(group.tasks.values_list("status", flat=True)) == {"done"}, what="all done")
 
 
 def test_a_failure_is_retried_ends_in_error_and_a_retry_succeeds(worker, service, customer, domain):
