@@ -50,3 +50,13 @@ def _field_with_nul(request) -> str | None:
             if "\x00" in name or any("\x00" in value for value in values):
                 return name.replace("\x00", "")
     return None
+
+
+def client_address(request) -> str | None:
+    """The client's address: behind the TLS proxy (BEHIND_TLS_PROXY), the one the proxy
+    appended to X-Forwarded-For (earlier entries are the client's own word); otherwise the
+    peer's. Used by django-axes, so that one address's wrong passwords lock out only it."""
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if settings.SECURE_PROXY_SSL_HEADER and forwarded:
+        return forwarded.split(",")[-1].strip()
+    return request.META.get("REMOTE_ADDR")

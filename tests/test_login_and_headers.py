@@ -37,6 +37,26 @@ def test_wrong_passwords_lock_the_login_out(client, lockout, url):
     )
 
 
+def test_behind_the_proxy_a_lockout_is_for_the_client_address_only(client, lockout, settings):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    get_user_model().objects.create_user("erin", password="erin-password-1")
+    # Every request comes from the proxy; the proxy appends the client's address.
+    attacker = {"HTTP_X_FORWARDED_FOR": "198.51.100.1, 203.0.113.9"}
+    for _ in range(5):
+        client.post("/login/", {"username": "erin", "password": "guess"}, **attacker)
+    refused = client.post(
+        "/login/", {"username": "erin", "password": "erin-password-1"}, **attacker
+    )
+    assert refused.status_code == 429
+    erin = {"HTTP_X_FORWARDED_FOR": "203.0.113.10"}
+    assert (
+        client.post(
+            "/login/", {"username": "erin", "password": "erin-password-1"}, **erin
+        ).status_code
+        == 302
+    )
+
+
 def test_pages_carry_a_content_security_policy_without_inline_script(client, customer, service):
     client.force_login(customer)
     page = client.get(reverse("panel:groups", args=[service.name]))
