@@ -151,3 +151,19 @@ def test_an_export_that_fails_part_way_says_so_in_the_file():
     response = streamed_csv("x.csv", ["Adresse"], rows())
     lines = b"".join(response.streaming_content).decode().splitlines()
     assert lines[1:] == ["a@example.fr", "Export incomplet : une erreur est survenue. Réessayez."]
+
+
+def test_an_import_preview_costs_the_same_queries_for_10_or_300_lines(owner, service, group):
+    """What bounds an import's time: its lines are checked in bulk, not one query each."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = reverse("panel:group-import", args=[service.name, group.pk])
+    counts = []
+    for size in (10, 300):
+        lines = "".join(f"new{i}@example.fr\nfar{i}@outside.org\n" for i in range(size))
+        with CaptureQueriesContext(connection) as queries:
+            response = owner.post(url, {"file": SimpleUploadedFile("l.csv", lines.encode())})
+        assert len(response.context["preview"].refused) == size  # not accounts of example.fr
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
