@@ -4,10 +4,13 @@ With nothing set, the project runs on SQLite in var/ and on the embedded Redis t
 `bin/run` starts on a Unix socket in var/. Set DATABASE_URL and REDIS_URL to use real servers.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 from .env import env_bool, env_float, env_int, env_list, env_str, secret_key
 
@@ -35,6 +38,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "health_check",
     "exchange_groups",
 ]
 
@@ -43,6 +48,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "controlpanel.middleware.ChosenLanguageMiddleware",
+    "controlpanel.middleware.RefuseNulBytesMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -51,6 +57,9 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Records the logged-in user as the author of the changes a request makes.
     "simple_history.middleware.HistoryRequestMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it answers a locked-out login.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "controlpanel.urls"
@@ -75,7 +84,10 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"), conn_max_age=60
+        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+        conn_max_age=60,
+        # A kept connection the server dropped (failover, restart) is replaced, not used.
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -98,6 +110,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes: after LOGIN_FAILURE_LIMIT wrong passwords for one username from one address
+# (panel and admin logins alike), that pair is locked out for LOGIN_LOCKOUT_MINUTES.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "controlpanel.middleware.client_address"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
@@ -134,6 +157,24 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
+# The load balancer probes /health/ over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+# django-csp: scripts only from our own files (no inline script, no eval). Inline styles
+# stay allowed: htmx and the API's documentation page write some.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # --- Redis and Celery ---------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", f"redis+socket://{VAR_DIR / 'redis.sock'}")
@@ -142,7 +183,8 @@ REDIS_URL = env_str("REDIS_URL", f"redis+socket://{VAR_DIR / 'redis.sock'}")
 # (see exchange_groups/engine.py). Late acks and a sweep make lost messages harmless.
 TASK_MAX_ATTEMPTS = env_int("TASK_MAX_ATTEMPTS", 3)
 TASK_RETRY_BACKOFF = env_float("TASK_RETRY_BACKOFF", 5.0)  # seconds, doubled each attempt
-TASK_LEASE_SECONDS = env_float("TASK_LEASE_SECONDS", 300.0)  # a `doing` task older is freed
+# A `doing` task whose lease ran out is freed; its worker renews the lease every third of it.
+TASK_LEASE_SECONDS = env_float("TASK_LEASE_SECONDS", 30.0)
 TASK_STALE_SECONDS = env_float("TASK_STALE_SECONDS", 60.0)  # a `todo` task older is re-sent
 TASK_SWEEP_INTERVAL = env_float("TASK_SWEEP_INTERVAL", 30.0)
 
@@ -157,10 +199,15 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "exchange"
+# The sweep has a queue of its own, which every worker also consumes, so that it never
+# waits behind a backlog of tasks; a sweep not run within its interval is dropped.
+CELERY_TASK_QUEUES = [Queue("exchange"), Queue("sweep")]
+CELERY_TASK_ROUTES = {"exchange_groups.tasks.sweep_tasks": {"queue": "sweep"}}
 CELERY_BEAT_SCHEDULE = {
     "sweep-tasks": {
         "task": "exchange_groups.tasks.sweep_tasks",
         "schedule": TASK_SWEEP_INTERVAL,
+        "options": {"expires": TASK_SWEEP_INTERVAL},
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -184,13 +231,16 @@ CACHES = {
         "LOCATION": _cache_location(REDIS_URL),
     },
 }
-API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/min")
+API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/min")  # per customer, all tokens together
+API_BAD_TOKEN_RATE_LIMIT = env_str("API_BAD_TOKEN_RATE_LIMIT", "30/min")  # per client address
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["exchange_groups.api.auth.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_THROTTLE_CLASSES": ["exchange_groups.api.auth.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["exchange_groups.api.auth.CustomerRateThrottle"],
+    # The client address is the one the TLS proxy saw (X-Forwarded-For), else the peer's.
+    "NUM_PROXIES": 1 if env_bool("BEHIND_TLS_PROXY", False) else 0,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["exchange_groups.api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "exchange_groups.api.errors.handler",
     "UNAUTHENTICATED_USER": None,

@@ -19,3 +19,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # The live server of the browser tests serves static files straight from the sources.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# The suite's requests all come from one address: only the test of that limit sets it low.
+API_BAD_TOKEN_RATE_LIMIT = "100000/min"
+# Django's test client logs in without a request, which django-axes refuses: the lockout
+# is turned on by the tests that show it (tests/test_login_and_headers.py).
+AXES_ENABLED = False

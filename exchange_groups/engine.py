@@ -3,21 +3,24 @@
 The task row is the source of truth; a Celery message only says "look at task N". So:
 - a message may arrive twice, late or never: claiming is a conditional update (todo ->
   doing) that only one worker wins, and the periodic sweep re-sends what was lost;
-- a worker may die mid-task: its claim carries a lease, and the sweep frees the task once
-  the lease expires; backends are idempotent, so applying it again gives the same result;
+- a worker may die mid-task: its claim carries a short lease, renewed by a heartbeat while
+  the backend works, and the sweep frees the task once the lease expires; backends are
+  idempotent, so applying it again gives the same result. A crash (a dead worker, a lost
+  database connection) is not the task's failure: it does not use up an attempt;
 - the tasks of one group run in the order they were requested: a task is only claimed
   when no earlier task of its group is still pending, and each finished task wakes the
   next one.
 """
 
 import logging
+import threading
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
 from functools import cache
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -91,6 +94,20 @@ def execute(task_id: int) -> None:
     if token is None:
         _wake_later_if_early(task_id)
         return
+    try:
+        with _Heartbeat(task_id, token):
+            _run(task_id, token)
+    except DATABASE_LOST:
+        _release(task_id, token)
+        raise
+
+
+# The database went away (failover, restart, a cut connection): the worker's trouble, not
+# the task's. The caller gets the error back, so that its message is not acknowledged.
+DATABASE_LOST = (OperationalError, InterfaceError)
+
+
+def _run(task_id: int, token: uuid.UUID) -> None:
     task = Task.objects.select_related(
         "group__address__domain", "reserved_address__domain", "requested_by"
     ).get(pk=task_id)
@@ -100,6 +117,8 @@ def execute(task_id: int) -> None:
     with override(settings.LANGUAGE_CODE), on_behalf_of(task.requested_by, task_reason(task)):
         try:
             failures, task_error = _apply_untranslated(task)
+        except DATABASE_LOST:
+            raise
         except Exception:
             log.exception("Task %s failed", task_id)
             internal = gettext_noop("An internal error occurred; support has been told.")
@@ -115,6 +134,58 @@ def _apply_untranslated(task: Task):
             return _apply(task), None
         except BackendError as exc:
             return {}, [reasons.part(str(exc))]
+
+
+def _release(task_id: int, token: uuid.UUID) -> None:
+    """Give the task back at once, without counting the attempt, when the database can be
+    reached again; otherwise its lease runs out and the sweep gives it back."""
+    _drop_if_broken()
+    try:
+        Task.objects.filter(pk=task_id, claim=token, status=Status.DOING).update(
+            status=Status.TODO, claim=None, lease_expires_at=None, attempts=F("attempts") - 1
+        )
+    except DATABASE_LOST as exc:
+        log.warning("Task %s: database unreachable (%s); the sweep will take it back", task_id, exc)
+        _drop_if_broken()
+
+
+def _drop_if_broken() -> None:
+    """Close this thread's connection if the server dropped it, so the next query opens a
+    fresh one instead of failing on the dead one."""
+    if connection.connection is not None and not connection.is_usable():
+        connection.close()
+
+
+class _Heartbeat:
+    """Renews the task's lease while the backend works, so that the lease can be short: a
+    dead worker's task is taken back within TASK_LEASE_SECONDS, however long tasks run."""
+
+    def __init__(self, task_id: int, token: uuid.UUID):
+        self.task_id, self.token = task_id, token
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._beat, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopped.set()
+        self.thread.join()
+
+    def _beat(self):
+        lease = settings.TASK_LEASE_SECONDS
+        try:
+            while not self.stopped.wait(lease / 3):
+                try:
+                    Task.objects.filter(
+                        pk=self.task_id, claim=self.token, status=Status.DOING
+                    ).update(lease_expires_at=timezone.now() + timedelta(seconds=lease))
+                except DATABASE_LOST as exc:
+                    log.warning("Task %s: lease not renewed (%s)", self.task_id, exc)
+                    _drop_if_broken()
+        finally:
+            connection.close()  # this thread's own connection
 
 
 def _waits_for_creation(task_id: int) -> bool:
@@ -264,19 +335,18 @@ def sweep() -> dict[str, int]:
     now = timezone.now()
     freed, failed = [], 0
     for task in Task.objects.filter(status=Status.DOING, lease_expires_at__lt=now).only(
-        "pk", "attempts", "claim"
+        "pk", "claim"
     ):
+        # Its worker died: the attempt it had claimed does not count (attempts count the
+        # backend's refusals, not crashes).
         base = Task.objects.filter(pk=task.pk, status=Status.DOING, claim=task.claim)
-        if task.attempts >= settings.TASK_MAX_ATTEMPTS:
-            detail = [
-                reasons.part(gettext_noop("The task was interrupted too many times; retry it."))
-            ]
-            with override(settings.LANGUAGE_CODE):
-                message = reasons.render(detail)
-            failed += base.update(
-                status=Status.ERROR, finished_at=now, error=message, error_detail=detail, claim=None
-            )
-        elif base.update(status=Status.TODO, claim=None, lease_expires_at=None, run_after=now):
+        if base.update(
+            status=Status.TODO,
+            claim=None,
+            lease_expires_at=None,
+            run_after=now,
+            attempts=F("attempts") - 1,
+        ):
             freed.append(task.pk)
 
     stale = now - timedelta(seconds=settings.TASK_STALE_SECONDS)

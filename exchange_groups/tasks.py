@@ -5,9 +5,19 @@ from celery import shared_task
 from . import engine
 
 
-@shared_task(name="exchange_groups.tasks.execute_task", acks_late=True, reject_on_worker_lost=True)
-def execute_task(task_id: int) -> None:
-    engine.execute(task_id)
+@shared_task(
+    name="exchange_groups.tasks.execute_task",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
+def execute_task(self, task_id: int) -> None:
+    try:
+        engine.execute(task_id)
+    except engine.DATABASE_LOST as exc:
+        # A worker that cannot reach the database must not drop the message it could not
+        # process: it is sent again, for this worker or another, once the database is back.
+        raise self.retry(exc=exc, countdown=5, max_retries=None) from exc
 
 
 @shared_task(name="exchange_groups.tasks.sweep_tasks")

@@ -1,6 +1,7 @@
 """The REST API: tokens, the OVHcloud-shaped endpoints, errors, rate limits."""
 
 import json
+import uuid
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -157,7 +158,7 @@ def test_no_token_or_a_revoked_one_is_401(client, token, group):
     assert revoked.status_code == 401
 
 
-def test_rate_limit_per_token_is_a_clear_429(api, group, settings, customer):
+def test_rate_limit_per_customer_is_a_clear_429(api, group, settings, customer):
     settings.API_RATE_LIMIT = "5/min"
     for _ in range(5):
         assert api("get", "mailingList").status_code == 200
@@ -165,9 +166,44 @@ def test_rate_limit_per_token_is_a_clear_429(api, group, settings, customer):
     assert limited.status_code == 429
     assert limited.json()["class"] == "Client::TooManyRequests"
     assert int(limited["Retry-After"]) > 0
-    # Another token of the same customer has its own count.
+    # Another token of the same customer shares the count: more tokens, no more requests.
     fresh = Api(api.client, ApiToken.issue(customer, "other")[1])
-    assert fresh("get", "mailingList").status_code == 200
+    assert fresh("get", "mailingList").status_code == 429
+    # Another customer has a count of its own.
+    other = get_user_model().objects.create_user("bob", password="bob-password-1")
+    assert Api(api.client, ApiToken.issue(other, "x")[1])("get", "task").status_code == 404
+
+
+def test_bad_tokens_are_limited_per_client_address(client, group, settings):
+    settings.API_BAD_TOKEN_RATE_LIMIT = "3/min"
+    guesser = f"2001:db8::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"  # its own count
+    guesses = [
+        client.get(
+            f"{BASE}/mailingList", HTTP_AUTHORIZATION=f"Bearer exg_guess{i}", REMOTE_ADDR=guesser
+        )
+        for i in range(4)
+    ]
+    assert [r.status_code for r in guesses] == [401, 401, 401, 429]
+    assert guesses[-1].json()["class"] == "Client::TooManyRequests"
+    elsewhere = client.get(
+        f"{BASE}/mailingList", HTTP_AUTHORIZATION="Bearer exg_guess", REMOTE_ADDR="192.0.2.7"
+    )
+    assert elsewhere.status_code == 401
+
+
+def test_the_api_keeps_serving_when_redis_is_down(api, group, settings):
+    """The rate limit cannot be counted: the API answers anyway, and a change asked for
+    meanwhile is kept as a task for the workers."""
+    from .test_run_command import free_port
+
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": dead}
+    }
+    assert api("get", "mailingList").json() == ["team@example.fr"]
+    created = api("post", "mailingList", {"mailingListAddress": "late@example.fr"})
+    assert created.status_code == 201, created.content
+    assert Task.objects.get(pk=created.json()["id"]).status == "todo"
 
 
 def test_openapi_description_is_served_and_valid(client):

@@ -262,17 +262,28 @@ def test_sweep_frees_expired_leases_and_resends_stale_tasks(group, customer, acc
     assert stuck.status == "todo" and stuck.claim is None
     assert lost.enqueued_at > long_ago
     assert Task.objects.get(pk=fresh.pk).enqueued_at == fresh.enqueued_at
-    # A task interrupted on every attempt ends in error instead of looping forever.
-    settings.TASK_MAX_ATTEMPTS = 1
-    engine.claim(stuck.pk)
-    Task.objects.filter(pk=stuck.pk).update(lease_expires_at=long_ago)
-    assert engine.sweep()["failed"] == 1
-    assert "interrompue" in Task.objects.get(pk=stuck.pk).error
+
+
+def test_a_dead_worker_does_not_use_up_the_task_s_attempts(group, customer, accounts, settings):
+    """Attempts count the backend's refusals: a task whose worker died on every try is
+    taken back each time, never put in error for it."""
+    settings.TASK_MAX_ATTEMPTS = 2
+    long_ago = timezone.now() - timedelta(minutes=5)
+    task = services.add_members(group, user=customer, accounts=[accounts[3].pk])
+    for _crash in range(4):
+        assert engine.claim(task.pk)
+        Task.objects.filter(pk=task.pk).update(lease_expires_at=long_ago)
+        assert engine.sweep()["freed"] == 1
+    task.refresh_from_db()
+    assert (task.status, task.attempts, task.error) == ("todo", 0, "")
+    engine.execute(task.pk)
+    task.refresh_from_db()
+    assert (task.status, task.attempts) == ("done", 1)
 
 
 @pytest.mark.parametrize(
     "failure",
-    [BackendError("La plateforme est injoignable."), OperationalError("connection lost")],
+    [BackendError("La plateforme est injoignable."), RuntimeError("unexpected")],
     ids=["backend-error", "any-exception"],
 )
 def test_a_task_failing_as_a_whole_loses_no_item(group, customer, service, failure, monkeypatch):
@@ -304,3 +315,22 @@ def test_a_task_failing_as_a_whole_loses_no_item(group, customer, service, failu
     assert calls == [5, 5]
     assert task.status == "done"
     assert group.members.filter(account__in=many).count() == 5
+
+
+def test_a_lost_database_connection_gives_the_task_back_uncounted(
+    group, customer, accounts, monkeypatch
+):
+    """The database went away while the backend worked: the task goes back to the queue
+    without using an attempt, and the error reaches the worker so that it does not
+    acknowledge the message."""
+    task = services.add_members(group, user=customer, accounts=[accounts[4].pk])
+    backend = engine.get_backend()
+
+    def cut(task, items):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(backend, "addDistributionGroupMember", cut)
+    with pytest.raises(OperationalError):
+        engine.execute(task.pk)
+    task.refresh_from_db()
+    assert (task.status, task.attempts, task.claim) == ("todo", 0, None)

@@ -4,7 +4,7 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import authenticate
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from exchange_groups import engine
 from exchange_groups.models import (
@@ -24,7 +24,7 @@ SERVICE = "hosted-ab12345-1"
 
 def seed(*args):
     out = StringIO()
-    call_command("seed_demo", *args, stdout=out)
+    call_command("seed_demo", "--any-database", *args, stdout=out)
     return out.getvalue()
 
 
@@ -150,3 +150,12 @@ def test_another_login_can_be_chosen():
     # Run again with the defaults: the login printed is still the one that works.
     output = seed()
     assert "Demo login: essai (" in output and "demo-exchange-2026" not in output
+
+
+def test_the_demo_refuses_a_database_that_is_not_the_embedded_default(monkeypatch):
+    """Its logins are public: DATABASE_URL may name a production database."""
+    monkeypatch.setenv("DATABASE_URL", "postgres://panel@db.internal:5432/panel")
+    with pytest.raises(CommandError, match="--any-database"):
+        call_command("seed_demo", stdout=StringIO())
+    assert counts() == (0, 0, 0, 0, 0, 0)
+    assert "Demo login" in seed()  # asked for explicitly

@@ -1,14 +1,19 @@
 """Every API error has one shape: {"class": ..., "message": ..., "field": ...}, with the
 status a script can act on (400 bad input, 401 no or bad token, 404 not yours or absent,
-409 conflict such as a taken address, 429 too many requests)."""
+409 conflict such as a taken address, 429 too many requests, 500 for our own fault)."""
+
+import logging
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from ..services import ADDRESS_TAKEN
+
+log = logging.getLogger(__name__)
 
 # Field names of the service functions, as the API names them.
 FIELDS = {
@@ -65,7 +70,10 @@ def handler(exc, context):
     if isinstance(exc, exceptions.APIException):
         name = type(exc).__name__
         return Response(body(f"Client::{name}", str(exc.detail)), status=exc.status_code)
-    return None
+    # Our own fault: logged with its traceback, answered in the API's shape, not as a page.
+    log.error("API error", exc_info=exc)
+    message = _("An internal error occurred; support has been told.")
+    return Response(body("Server::InternalServerError", message), status=500)
 
 
 def _from_service(refused: ServiceRefused) -> Response:

@@ -95,7 +95,10 @@ def check_address(service: ExchangeService, local_part: str, domain, errors: Err
 
 def _service_domain(service, domain, errors) -> Domain | None:
     domain_id = domain.pk if isinstance(domain, Domain) else domain
-    found = service.domains.filter(pk=domain_id).first() if domain_id not in (None, "") else None
+    # A domain is named by its id: anything that is not a number names none of them.
+    if isinstance(domain_id, str):
+        domain_id = int(domain_id) if domain_id.strip().isdecimal() else None
+    found = service.domains.filter(pk=domain_id).first() if domain_id is not None else None
     if found is None:
         errors.add("domain", _("Choose one of this service's domains."))
     elif not found.is_usable:

@@ -124,6 +124,12 @@ def preview_import(group: Group, addresses: list[str]) -> ImportPreview:
             full=Lower(Concat("local_part", Value("@"), "domain__name"))
         ).filter(full__in=keys)
     }
+    # One query for the domains, not one per address (10,000 lines must preview in seconds).
+    platform_domains = set(
+        Domain.objects.annotate(low=Lower("name"))
+        .filter(low__in={key.rsplit("@", 1)[-1] for key in keys})
+        .values_list("low", flat=True)
+    )
     members = expected_members(group)
     for text, key in wanted:
         if key in accounts:
@@ -133,7 +139,7 @@ def preview_import(group: Group, addresses: list[str]) -> ImportPreview:
         elif key in platform:
             preview.refused.append((text, _("An address of the platform, but not an account.")))
             continue
-        elif _platform_domain(text):
+        elif key.rsplit("@", 1)[-1] in platform_domains:
             preview.refused.append((text, _("No such account on the platform.")))
             continue
         else:

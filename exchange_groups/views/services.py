@@ -2,6 +2,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
 
 from .. import access
 from ..models import Account, ExchangeService, GroupMember
@@ -9,6 +10,7 @@ from .rendering import render_region
 
 
 @login_required
+@require_GET
 def home(request):
     services = ExchangeService.objects.granted_to(request.user)
     if services.count() == 1:
@@ -17,6 +19,7 @@ def home(request):
 
 
 @login_required
+@require_GET
 def service_list(request):
     services = (
         ExchangeService.objects.granted_to(request.user)
@@ -27,6 +30,7 @@ def service_list(request):
 
 
 @login_required
+@require_GET
 def service_info(request, service):
     service = access.service_for(request, service)
     context = {
@@ -41,6 +45,7 @@ def service_info(request, service):
 
 
 @login_required
+@require_GET
 def accounts(request, service):
     service = access.service_for(request, service)
     q = request.GET.get("q", "").strip()

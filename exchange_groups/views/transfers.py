@@ -102,9 +102,14 @@ def import_members(request, service, group):
     service = access.service_for(request, service)
     group = access.group_for(request, service, group)
     context = {"service": service, "group": group, "tab": "groups"}
-    key = f"import:{group.pk}:"
+    # One preview kept per group, replaced by the next upload: uploads never pile up in
+    # the session. The token ties the confirmation to the preview the user saw.
+    key = f"import:{group.pk}"
     if request.method == "POST" and request.POST.get("action") == "confirm":
-        addresses = request.session.get(key + request.POST.get("token", ""))
+        kept = request.session.get(key) or {}
+        addresses = (
+            kept.get("addresses") if kept.get("token") == request.POST.get("token") else None
+        )
         if addresses is None:
             messages.warning(request, _("This import had expired: upload the file again."))
             return redirect("panel:group-import", service=service.name, group=group.pk)
@@ -118,7 +123,7 @@ def import_members(request, service, group):
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect("panel:group-import", service=service.name, group=group.pk)
-        request.session.pop(key + request.POST["token"], None)
+        request.session.pop(key, None)
         messages.success(
             request,
             _("Your request has been taken into account: the contacts are being added to "
@@ -138,7 +143,7 @@ def import_members(request, service, group):
                 form.add_error("file", str(exc))
             else:
                 token = secrets.token_urlsafe(8)
-                request.session[key + token] = addresses
+                request.session[key] = {"token": token, "addresses": addresses}
                 context["preview"] = services.preview_import(group, addresses)
                 context["token"] = token
     context["form"] = form

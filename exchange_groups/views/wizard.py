@@ -18,6 +18,7 @@ from django.db.models.functions import Concat
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET
 from formtools.wizard.views import SessionWizardView
 
 from .. import access, services
@@ -34,6 +35,7 @@ STEPS = [
 
 
 @login_required
+@require_GET
 def start(request, service):
     """A new wizard, with an id of its own."""
     service = access.service_for(request, service)

@@ -7,6 +7,7 @@ clicks would have written. The states a worker would have reached (a group live,
 failed or interrupted) are then set directly, so every case shows without a worker. Tasks
 left scheduled are sent to the workers at commit and applied once a worker runs."""
 
+import os
 import random
 from datetime import timedelta
 
@@ -40,6 +41,10 @@ SERVICE = "hosted-ab12345-1"
 LOGIN = ("demo", "demo-exchange-2026")
 OTHER_LOGIN = ("autre", "autre-exchange-2026")
 SUPPORT_LOGIN = ("support", "support-exchange-2026")
+NOT_EMBEDDED = (
+    "Demo data not loaded: DATABASE_URL names a database that is not the embedded default, "
+    "and the demo logins are public. Pass --any-database to load them there anyway."
+)
 
 FIRST_NAMES = [
     "Camille", "Léa", "Manon", "Chloé", "Inès", "Sarah", "Julie", "Emma", "Louise", "Alice",
@@ -72,8 +77,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--username", default=LOGIN[0], help="the demo customer's login")
         parser.add_argument("--password", default=LOGIN[1], help="the demo customer's password")
+        parser.add_argument(
+            "--any-database",
+            action="store_true",
+            help="load it even into the database DATABASE_URL names (never in production)",
+        )
 
-    def handle(self, *args, username, password, **options):
+    def handle(self, *args, username, password, any_database=False, **options):
+        # The demo logins and passwords are public (README): they go only into the embedded
+        # default database unless the operator asks for them explicitly.
+        if os.environ.get("DATABASE_URL") and not any_database:
+            raise CommandError(NOT_EMBEDDED)
         service = ExchangeService.objects.filter(name=SERVICE).first()
         if service is not None:
             self.stdout.write("Demo data already loaded.")
