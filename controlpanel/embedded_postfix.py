@@ -83,6 +83,7 @@ class EmbeddedMailServer:
         self.maildir_root = self.folder / "maildirs"
         self.smtp_port = 0
         self.policy_port = 0
+        self.milter_port = 0
         self._processes: list[tuple[str, subprocess.Popen]] = []
 
     @property
@@ -97,6 +98,7 @@ class EmbeddedMailServer:
     def start(self, log=None):
         log = log or subprocess.DEVNULL
         self.smtp_port = free_port()
+        self.milter_port = free_port()
         self._start_policy_service(log)
         self._write_config()
         dovecot = subprocess.Popen(
@@ -114,7 +116,10 @@ class EmbeddedMailServer:
 
     def _start_policy_service(self, log):
         process = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "policy_service", "--port", "0"],
+            [
+                sys.executable, str(ROOT / "manage.py"), "policy_service",
+                "--port", "0", "--milter-port", str(self.milter_port),
+            ],
             stdout=subprocess.PIPE, stderr=log, start_new_session=True,
             env={**os.environ, **self.ldap}, cwd=ROOT, text=True,
         )  # fmt: skip
@@ -141,6 +146,7 @@ class EmbeddedMailServer:
             "VMAIL_GID": str(vmail.pw_gid),
             "RELAYHOST": self.relayhost,
             "POLICY_SERVICE": f"inet:127.0.0.1:{self.policy_port}",
+            "MILTER": f"inet:127.0.0.1:{self.milter_port}",
             "DOVECOT_RUN_DIR": str(self.folder / "dovecot" / "run"),
             "DOVECOT_CONFIG_DIR": str(self.folder / "dovecot"),
             "POSTFIX_QUEUE_DIR": str(self.queue_dir),

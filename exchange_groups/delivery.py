@@ -79,6 +79,10 @@ class Refusal(enum.Enum):
             return "550 5.7.1"
         return "552 5.3.4"
 
+    @property
+    def smtp_reply(self) -> str:
+        return f"{self.smtp_code} {SMTP_TEXT[self]}"
+
 
 SMTP_TEXT = {
     Refusal.SENDER_NOT_OWNED: "Sender address not owned by the authenticated account",
@@ -103,38 +107,71 @@ class Verdict:
     @property
     def smtp_reply(self) -> str:
         """What the mail server answers when it refuses (the policy service's action)."""
-        return f"{self.refusal.smtp_code} {SMTP_TEXT[self.refusal]}" if self.refusal else ""
+        return self.refusal.smtp_reply if self.refusal else ""
 
 
 def decide(group: GroupFacts, message: Message, account: SenderFacts | None = None) -> Verdict:
     """Can `message` reach `group`, and who receives it (each contact of the group)?
     `account` is the platform account the message comes from, when there is one: the one
     the client authenticated as, or else the one named as envelope sender."""
-    envelope = message.envelope_sender.lower()
-    login = message.login.lower() if message.login else None
-    as_group = envelope in group.addresses
-    from_group = message.from_header is not None and message.from_header.lower() in (
-        group.addresses
+    refusal = (
+        envelope_refusal(group, message, account)
+        or recipient_refusal(group, message, account)
+        or header_refusal(group, message)
     )
-    on_behalf = from_group and not as_group
-
-    # MAIL FROM: an address of the platform is used only by its owners.
-    if as_group and login not in group.send_as:
-        return Verdict(Refusal.SEND_AS)
-    if account is not None and account.address == envelope and login != envelope:
-        return Verdict(Refusal.SENDER_NOT_OWNED)
-    # RCPT (and the end of the message, for its real size).
-    if group.sender_authentication_required and login is None:
-        return Verdict(Refusal.SENDER_AUTHENTICATION)
-    if message.size > group.max_receive_size:
-        return Verdict(Refusal.MAX_RECEIVE_SIZE)
-    if account is not None and account.address == login and message.size > account.max_send_size:
-        return Verdict(Refusal.ACCOUNT_MAX_SEND_SIZE)
-    if (as_group or on_behalf) and message.size > group.max_send_size:
-        return Verdict(Refusal.GROUP_MAX_SEND_SIZE)
-    # Headers: From the group with Sender the account is Send on Behalf.
-    if on_behalf:
-        sender_header = (message.sender_header or "").lower()
-        if login is None or sender_header != login or login not in group.send_on_behalf:
-            return Verdict(Refusal.SEND_ON_BEHALF)
+    if refusal:
+        return Verdict(refusal)
     return Verdict(recipients=tuple(sorted(group.recipients)))
+
+
+def _login(message: Message) -> str | None:
+    return message.login.lower() if message.login else None
+
+
+def envelope_refusal(
+    group: GroupFacts, message: Message, account: SenderFacts | None = None
+) -> Refusal | None:
+    """MAIL FROM: an address of the platform is used only by its owners (the account
+    itself; a group's Send As holders); sending as the group, its max send size applies."""
+    envelope, login = message.envelope_sender.lower(), _login(message)
+    if envelope in group.addresses:
+        if login not in group.send_as:
+            return Refusal.SEND_AS
+        if message.size > group.max_send_size:
+            return Refusal.GROUP_MAX_SEND_SIZE
+    if account is not None and account.address == envelope and login != envelope:
+        return Refusal.SENDER_NOT_OWNED
+    return None
+
+
+def recipient_refusal(
+    group: GroupFacts, message: Message, account: SenderFacts | None = None
+) -> Refusal | None:
+    """RCPT (and the end of the message, for its real size): the group as recipient."""
+    if group.sender_authentication_required and _login(message) is None:
+        return Refusal.SENDER_AUTHENTICATION
+    if message.size > group.max_receive_size:
+        return Refusal.MAX_RECEIVE_SIZE
+    return account_refusal(account, message)
+
+
+def account_refusal(account: SenderFacts | None, message: Message) -> Refusal | None:
+    """The authenticated account's own max send size, whatever the recipient."""
+    login = _login(message)
+    if account is not None and account.address == login and message.size > account.max_send_size:
+        return Refusal.ACCOUNT_MAX_SEND_SIZE
+    return None
+
+
+def header_refusal(group: GroupFacts, message: Message) -> Refusal | None:
+    """The headers, for a message whose From is the group but whose envelope is not:
+    Send on Behalf, with Sender the authenticated account holding the right."""
+    if message.from_header is None or message.from_header.lower() not in group.addresses:
+        return None
+    if message.envelope_sender.lower() in group.addresses:
+        return None  # Send As, checked on the envelope
+    login = _login(message)
+    sender_header = (message.sender_header or "").lower()
+    if login is None or sender_header != login or login not in group.send_on_behalf:
+        return Refusal.SEND_ON_BEHALF
+    return None

@@ -6,7 +6,7 @@ Postfix asks at RCPT (each recipient, with the size the client declared, if any)
 END-OF-DATA (with the real size). What it checks: sender authentication required, the
 group's max receive size, the account's and the group's max send size. Send As is checked by
 Postfix itself (smtpd_sender_login_maps), before; the From/Sender headers of Send on Behalf
-are never shown to a policy service (see the milter in mail_milter.py).
+are never shown to a policy service: the milter in mail_milter.py checks them.
 
 Protocol: the client sends `name=value` lines ended by an empty line; the server answers
 `action=...` and an empty line, on the same connection, as many times as Postfix asks."""
@@ -17,7 +17,13 @@ import threading
 from collections import OrderedDict
 
 from . import directory_tree
-from .delivery import Message, SenderFacts, Verdict, decide
+from .delivery import (
+    Message,
+    SenderFacts,
+    account_refusal,
+    envelope_refusal,
+    recipient_refusal,
+)
 from .mail_directory import MailDirectory
 
 logger = logging.getLogger(__name__)
@@ -44,24 +50,31 @@ class Policy:
         instance = request.get("instance", "")
         if request.get("protocol_state") == "END-OF-DATA":
             with self._lock:
-                groups = self._pending.pop(instance, set())
+                recipients = self._pending.pop(instance, set())
         else:
-            groups = {request.get("recipient", "").lower()}
-        for address in sorted(groups):
-            group = directory.group(address)
-            if group is None:
+            recipients = {request.get("recipient", "").lower()}
+        refusal = None
+        # Sending as a group: its max send size (Postfix has checked the Send As right).
+        if message.envelope_sender and (sender_group := directory.group(message.envelope_sender)):
+            refusal = envelope_refusal(sender_group, message, account)
+        for address in sorted(recipients):
+            if refusal or (group := directory.group(address)) is None:
                 continue
-            verdict = decide(group, message, account)
-            if not verdict.accepted:
-                return self._refuse(verdict, address, message)
+            refusal = recipient_refusal(group, message, account)
             if request.get("protocol_state") == "RCPT":
-                with self._lock:
-                    self._pending.setdefault(instance, set()).add(address)
-                    while len(self._pending) > MAX_PENDING:
-                        self._pending.popitem(last=False)
-        if account and message.login and message.size > account.max_send_size:
-            return "552 5.3.4 Message larger than the sending account's maximum send size"
+                self._remember(instance, address)
+        refusal = refusal or account_refusal(account, message)
+        if refusal:
+            logger.info("refused %s -> %s: %s", message.envelope_sender, recipients, refusal)
+            return refusal.smtp_reply
         return "DUNNO"
+
+    def _remember(self, instance: str, address: str) -> None:
+        """The groups of a message, for its END-OF-DATA request (its real size)."""
+        with self._lock:
+            self._pending.setdefault(instance, set()).add(address)
+            while len(self._pending) > MAX_PENDING:
+                self._pending.popitem(last=False)
 
     @staticmethod
     def _account(directory: MailDirectory, message: Message) -> SenderFacts | None:
@@ -69,11 +82,6 @@ class Policy:
             if address and (account := directory.account(address)):
                 return account
         return None
-
-    @staticmethod
-    def _refuse(verdict: Verdict, address: str, message: Message) -> str:
-        logger.info("refused %s -> %s: %s", message.envelope_sender, address, verdict.refusal)
-        return verdict.smtp_reply
 
 
 class _Handler(socketserver.StreamRequestHandler):
