@@ -77,6 +77,8 @@ class EmbeddedMailServer:
         self.ldap = ldap
         self._own_folder = folder is None
         self.folder = Path(folder or tempfile.mkdtemp(prefix="postfix-")).resolve()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.chmod(0o755)  # Postfix's own user reaches its data directory in it
         self.relayhost = relayhost
         self.config_dir = self.folder / "postfix"
         self.queue_dir = self.folder / "queue"
@@ -96,7 +98,25 @@ class EmbeddedMailServer:
         }
 
     def start(self, log=None):
-        log = log or subprocess.DEVNULL
+        """Start everything; the processes' output goes to `log` (default: mail.log in
+        the folder, whose end is in the error when something does not start)."""
+        log = log or open(self.folder / "mail.log", "ab")  # noqa: SIM115 (kept open)
+        try:
+            self._start(log)
+        except Exception as exc:
+            tail = self.log_tail()
+            self.stop()
+            raise RuntimeError(f"{exc}\n{tail}") from exc
+
+    def log_tail(self, lines: int = 30) -> str:
+        path = self.folder / "mail.log"
+        return (
+            "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+            if (path.exists())
+            else ""
+        )
+
+    def _start(self, log):
         self.smtp_port = free_port()
         self.milter_port = free_port()
         self._start_policy_service(log)

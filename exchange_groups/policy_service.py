@@ -3,7 +3,8 @@ iRedAPD speaks it), answering from the directory with the one delivery decision
 (delivery.decide). Run with `python manage.py policy_service`.
 
 Postfix asks at RCPT (each recipient, with the size the client declared, if any) and at
-END-OF-DATA (with the real size). What it checks: sender authentication required, the
+the end of the message (smtpd_end_of_data_restrictions, protocol_state END-OF-MESSAGE,
+with the real size). What it checks: sender authentication required, the
 group's max receive size, the account's and the group's max send size. Send As is checked by
 Postfix itself (smtpd_sender_login_maps), before; the From/Sender headers of Send on Behalf
 are never shown to a policy service: the milter in mail_milter.py checks them.
@@ -28,8 +29,11 @@ from .mail_directory import MailDirectory
 
 logger = logging.getLogger(__name__)
 
-# Messages whose RCPT stage was seen and whose END-OF-DATA is still to come.
+# Messages whose RCPT stage was seen and whose end is still to come.
 MAX_PENDING = 10_000
+# At the end of the message Postfix counts the headers it added itself (Received:...): the real size
+# is checked with this allowance, the size the client declared (SIZE=) at RCPT exactly.
+ADDED_HEADERS_ALLOWANCE = 4096
 
 
 class Policy:
@@ -41,14 +45,16 @@ class Policy:
         self._lock = threading.Lock()
 
     def answer(self, request: dict[str, str], directory: MailDirectory) -> str:
+        end_of_data = request.get("protocol_state") == "END-OF-MESSAGE"
+        size = int(request.get("size") or 0)
         message = Message(
             envelope_sender=request.get("sender", ""),
-            size=int(request.get("size") or 0),
+            size=max(0, size - ADDED_HEADERS_ALLOWANCE) if end_of_data else size,
             login=request.get("sasl_username") or None,
         )
         account = self._account(directory, message)
         instance = request.get("instance", "")
-        if request.get("protocol_state") == "END-OF-DATA":
+        if end_of_data:
             with self._lock:
                 recipients = self._pending.pop(instance, set())
         else:
@@ -70,7 +76,7 @@ class Policy:
         return "DUNNO"
 
     def _remember(self, instance: str, address: str) -> None:
-        """The groups of a message, for its END-OF-DATA request (its real size)."""
+        """The groups of a message, for its end-of-message request (its real size)."""
         with self._lock:
             self._pending.setdefault(instance, set()).add(address)
             while len(self._pending) > MAX_PENDING:
