@@ -237,6 +237,15 @@ LDAP_TIMEOUT = env_float("LDAP_TIMEOUT", 5.0)  # seconds, for connecting and eac
 # How often the account sync and the drift check run (seconds; Celery beat).
 PLATFORM_SYNC_INTERVAL = env_float("PLATFORM_SYNC_INTERVAL", 300.0)
 DRIFT_CHECK_INTERVAL = env_float("DRIFT_CHECK_INTERVAL", 900.0)
+# Both do nothing unless the directory backend is chosen.
+CELERY_BEAT_SCHEDULE["sync-accounts"] = {
+    "task": "exchange_groups.tasks.sync_accounts",
+    "schedule": PLATFORM_SYNC_INTERVAL,
+}
+CELERY_BEAT_SCHEDULE["check-drift"] = {
+    "task": "exchange_groups.tasks.check_drift",
+    "schedule": DRIFT_CHECK_INTERVAL,
+}
 
 LOGGING = {
     "version": 1,

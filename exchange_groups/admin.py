@@ -24,6 +24,7 @@ from .models import (
     Alias,
     Delegation,
     Domain,
+    Drift,
     ExchangeService,
     ExternalContact,
     Group,
@@ -153,6 +154,30 @@ class ExternalContactAdmin(SupportAdmin):
         return changelist_link(GroupMember, obj.group_count, contact__id__exact=obj.pk)
 
 
+class DriftInline(admin.TabularInline):
+    """The differences the drift check found between this group and the platform."""
+
+    model = Drift
+    fields = ["kind", "subject", "name", "panel_value", "platform_value", "found_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class DriftFilter(admin.SimpleListFilter):
+    title = _("platform differences")
+    parameter_name = "drift"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Differs from the platform"))]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(drifts__isnull=False).distinct() if self.value() else queryset
+
+
 @admin.register(Group)
 class GroupAdmin(SupportAdmin):
     list_display = [
@@ -167,7 +192,7 @@ class GroupAdmin(SupportAdmin):
         "alias_count",
         "tasks_link",
     ]
-    list_filter = ["state", "service", "created_at"]
+    list_filter = [DriftFilter, "state", "service", "created_at"]
     search_fields = [
         "address__local_part",
         "address__domain__name",
@@ -177,6 +202,43 @@ class GroupAdmin(SupportAdmin):
     ]
     readonly_fields = ["address", "related", "created_at", "updated_at"]
     date_hierarchy = "created_at"
+    inlines = [DriftInline]
+    actions = ["repair_drift", "adopt_drift"]
+
+    def has_operate_permission(self, request):
+        return request.user.has_perm("exchange_groups.operate_task")
+
+    def _settle(self, request, queryset, operation, done_message):
+        for group in queryset:
+            try:
+                operation(group, user=request.user)
+            except ValidationError as exc:
+                self.message_user(request, f"{group}: {' '.join(exc.messages)}", messages.WARNING)
+            else:
+                self.message_user(request, done_message % {"group": group}, messages.SUCCESS)
+
+    @admin.action(
+        description=_("Repair the platform differences (the panel's version)"),
+        permissions=["operate"],
+    )
+    def repair_drift(self, request, queryset):
+        self._settle(
+            request,
+            queryset,
+            services.repair_drift,
+            _("%(group)s: tasks created to put the platform back to the panel's version."),
+        )
+
+    @admin.action(
+        description=_("Adopt the platform's version of the differences"), permissions=["operate"]
+    )
+    def adopt_drift(self, request, queryset):
+        self._settle(
+            request,
+            queryset,
+            services.adopt_drift,
+            _("%(group)s: the panel now shows the platform's version."),
+        )
 
     def get_queryset(self, request):
         return (

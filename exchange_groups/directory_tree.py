@@ -16,6 +16,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 import ldap
+from ldap.controls import SimplePagedResultsControl, ValueLessRequestControl
 from ldap.dn import escape_dn_chars, str2dn
 from ldap.filter import escape_filter_chars
 
@@ -24,6 +25,12 @@ GROUP_CLASS = "exgDistributionGroup"
 RECIPIENT_CLASSES = ("inetOrgPerson", "exgMailRecipient")
 # The errors that mean "the directory is not there" rather than "it refused this change".
 UNREACHABLE = (ldap.SERVER_DOWN, ldap.TIMEOUT, ldap.CONNECT_ERROR, ldap.UNAVAILABLE, ldap.BUSY)
+
+
+# OpenLDAP's permissive modify: adding a value already there, or deleting one already gone,
+# succeeds instead of failing the whole modify, so every change can be applied twice.
+PERMISSIVE_MODIFY = ValueLessRequestControl("1.2.840.113556.1.4.1413", criticality=True)
+MEGABYTE = 1_048_576
 
 
 class DirectoryUnreachable(Exception):
@@ -131,10 +138,20 @@ def address_of(dn: str) -> str:
     return str2dn(dn)[0][0][1].lower()
 
 
+def normalized(value: str) -> str:
+    """A DN or an address as the directory compares them: attribute names and addresses
+    ignore case, spaces around separators do not count."""
+    try:
+        rdns = str2dn(value)
+    except ldap.DECODING_ERROR:
+        return value.strip().lower()
+    if not rdns or not all(len(rdn) == 1 for rdn in rdns):
+        return value.strip().lower()
+    return ",".join(f"{rdn[0][0].lower()}={rdn[0][1].lower()}" for rdn in rdns)
+
+
 def same_dn(a: str, b: str) -> bool:
-    """DNs compared as the directory does (attribute names and addresses ignore case)."""
-    norm = lambda dn: [[(t.lower(), v.lower(), f) for t, v, f in rdn] for rdn in str2dn(dn)]  # noqa: E731
-    return norm(a) == norm(b)
+    return normalized(a) == normalized(b)
 
 
 # --- lookups ------------------------------------------------------------------------------
@@ -151,6 +168,26 @@ def find_group(conn, address: str, base: str | None = None, attrs=None):
     )
     found = [(dn, entry) for dn, entry in found if dn]
     return found[0] if found else None
+
+
+def search_all(conn, base: str, filterstr: str, attrs=None, page_size: int = 1000):
+    """Every entry found, in pages, so that a server's size limit (500 by default for
+    ordinary bind DNs) never cuts a large service short. Missing base: nothing."""
+    page = SimplePagedResultsControl(True, size=page_size, cookie="")
+    found = []
+    while True:
+        try:
+            msgid = conn.search_ext(
+                base, ldap.SCOPE_SUBTREE, filterstr, attrlist=attrs, serverctrls=[page]
+            )
+            _type, data, _msgid, controls = conn.result3(msgid)
+        except ldap.NO_SUCH_OBJECT:
+            return found
+        found.extend((dn, entry) for dn, entry in data if dn)
+        cookies = [c.cookie for c in controls if c.controlType == page.controlType]
+        if not cookies or not cookies[0]:
+            return found
+        page.cookie = cookies[0]
 
 
 def read_entry(conn, dn: str, attrs=None):
@@ -195,3 +232,78 @@ def _add_if_missing(conn, dn, attrs) -> None:
 def text(entry, attribute: str) -> list[str]:
     """The values of an attribute as text."""
     return [v.decode() for v in entry.get(attribute, [])]
+
+
+# --- what the entries hold ----------------------------------------------------------------
+# The group settings of the panel (Group fields) that a group entry holds.
+GROUP_SETTING_FIELDS = (
+    "display_name",
+    "max_receive_size",
+    "max_send_size",
+    "join_restriction",
+    "depart_restriction",
+    "hidden_from_gal",
+    "sender_authentication",
+)
+
+
+def group_attributes(address: str, settings: dict) -> dict[str, list[bytes]]:
+    """The attributes of a group entry that its settings decide (the GROUP_SETTINGS names
+    of the panel), every one present: an empty list means the attribute is absent."""
+
+    def size(mb):
+        return [str(int(mb) * MEGABYTE).encode()] if mb else []
+
+    name = (settings.get("display_name") or "").strip()
+    return {
+        "cn": [(name or address.lower()).encode()],
+        "displayName": [name.encode()] if name else [],
+        "exgMaxReceiveSize": size(settings.get("max_receive_size")),
+        "exgMaxSendSize": size(settings.get("max_send_size")),
+        "exgHiddenFromAddressBook": [b"TRUE"] if settings.get("hidden_from_gal") else [],
+        "exgSenderAuthenticationRequired": (
+            [b"TRUE"] if settings.get("sender_authentication") else []
+        ),
+        "exgJoinRestriction": [str(settings.get("join_restriction") or "closed").encode()],
+        "exgDepartRestriction": [str(settings.get("depart_restriction") or "closed").encode()],
+    }
+
+
+def group_settings(entry) -> dict:
+    """The panel's settings as a group entry holds them (the reverse of group_attributes)."""
+
+    def one(name):
+        values = text(entry, name)
+        return values[0] if values else None
+
+    def size(name):
+        value = one(name)
+        return -(-int(value) // MEGABYTE) if value else None  # bytes to MB, rounded up
+
+    return {
+        "display_name": one("displayName") or "",
+        "max_receive_size": size("exgMaxReceiveSize"),
+        "max_send_size": size("exgMaxSendSize"),
+        "join_restriction": one("exgJoinRestriction") or "closed",
+        "depart_restriction": one("exgDepartRestriction") or "closed",
+        "hidden_from_gal": (one("exgHiddenFromAddressBook") or "").upper() == "TRUE",
+        "sender_authentication": (one("exgSenderAuthenticationRequired") or "").upper() == "TRUE",
+    }
+
+
+def recipient_attributes(
+    address: str, display_name: str = "", first_name: str = "", last_name: str = ""
+) -> dict[str, list[bytes]]:
+    """A new account or external contact entry (inetOrgPerson needs cn and sn)."""
+    address = address.lower()
+    name = display_name or " ".join(p for p in (first_name, last_name) if p) or address
+    attrs = {
+        "objectClass": [b"inetOrgPerson", b"exgMailRecipient"],
+        "mail": [address.encode()],
+        "cn": [name.encode()],
+        "sn": [(last_name or name).encode()],
+        "displayName": [name.encode()],
+    }
+    if first_name:
+        attrs["givenName"] = [first_name.encode()]
+    return attrs

@@ -13,7 +13,12 @@ def directory(service, q: str = "", domain: str = "", accounts_only: bool = Fals
     name), ordered by address. `domain`: a domain id (its accounts), CONTACTS_ONLY, or
     empty for all."""
     full = Concat("address__local_part", Value("@"), "address__domain__name")
-    accounts = Account.objects.filter(service=service).annotate(mail=full)
+    # A mailbox deleted on the platform is not offered (the account sync marks it gone).
+    accounts = (
+        Account.objects.filter(service=service)
+        .exclude(state=Account.State.GONE)
+        .annotate(mail=full)
+    )
     contacts = ExternalContact.objects.filter(service=service).annotate(mail=F("email"))
     if q:
         accounts = accounts.filter(Q(mail__icontains=q) | Q(display_name__icontains=q))

@@ -13,3 +13,25 @@ def execute_task(task_id: int) -> None:
 @shared_task(name="exchange_groups.tasks.sweep_tasks")
 def sweep_tasks() -> dict:
     return engine.sweep()
+
+
+def _directory_platform() -> bool:
+    from django.conf import settings
+
+    return settings.PROVISIONING_BACKEND.endswith("DirectoryBackend")
+
+
+@shared_task(name="exchange_groups.tasks.sync_accounts")
+def sync_accounts() -> dict:
+    """The mailboxes of the directory into the panel (platform_sync.py)."""
+    from . import platform_sync
+
+    return platform_sync.sync_accounts() if _directory_platform() else {}
+
+
+@shared_task(name="exchange_groups.tasks.check_drift")
+def check_drift() -> dict:
+    """What the panel says is live, compared with the directory (platform_sync.py)."""
+    from . import platform_sync
+
+    return platform_sync.check_drift() if _directory_platform() else {}

@@ -81,6 +81,61 @@ class Directory:
         with directory_tree.connection(self.config) as conn:
             conn.delete_s(dn)
 
+    def expected_group(self, group) -> dict[str, set[str]]:
+        """The entry a group must have, built from the panel's live rows (DN values in
+        lower case, as compared)."""
+        group.refresh_from_db()
+        service = group.service.name
+        mb = 1_048_576
+        expected = {
+            "objectClass": {"exgDistributionGroup"},
+            "mail": {group.email.lower()},
+            "cn": {group.display_name or group.email.lower()},
+            "displayName": {group.display_name} if group.display_name else set(),
+            "exgMaxReceiveSize": {str(group.max_receive_size * mb)}
+            if group.max_receive_size
+            else set(),
+            "exgMaxSendSize": {str(group.max_send_size * mb)} if group.max_send_size else set(),
+            "exgHiddenFromAddressBook": {"TRUE"} if group.hidden_from_gal else set(),
+            "exgSenderAuthenticationRequired": {"TRUE"} if group.sender_authentication else set(),
+            "exgJoinRestriction": {group.join_restriction},
+            "exgDepartRestriction": {group.depart_restriction},
+            "member": {
+                directory_tree.account_dn(service, m.account.address.email)
+                if m.account_id
+                else directory_tree.contact_dn(service, m.contact.email)
+                for m in group.members.all()
+            },
+            "owner": {
+                directory_tree.account_dn(service, m.account.address.email)
+                for m in group.managers.all()
+            },
+            "exgSendAs": {
+                directory_tree.account_dn(service, d.account.address.email)
+                for d in group.delegations.filter(kind="send_as")
+            },
+            "exgSendOnBehalf": {
+                directory_tree.account_dn(service, d.account.address.email)
+                for d in group.delegations.filter(kind="send_on_behalf")
+            },
+            "mailLocalAddress": {a.address.email.lower() for a in group.aliases.all()},
+        }
+        return {k: {v.lower() for v in vs} for k, vs in expected.items() if vs}
+
+    def group_entry(self, group) -> dict[str, set[str]] | None:
+        """The group's entry read back with a plain search, values in lower case."""
+        dn = directory_tree.group_dn(group.service.name, group.email)
+        entry = self.entry(dn)
+        return None if entry is None else {k: {v.lower() for v in vs} for k, vs in entry.items()}
+
+    def assert_matches(self, group) -> None:
+        """The directory holds exactly what the panel shows, attribute by attribute."""
+        expected = self.expected_group(group)
+        actual = self.group_entry(group)
+        assert actual is not None, f"no entry for {group.email}"
+        for attribute in sorted(set(expected) | set(actual)):
+            assert actual.get(attribute) == expected.get(attribute), attribute
+
     def stop_server(self) -> None:
         """Stop slapd, keeping its data (as a crash or a maintenance would)."""
         self.server.terminate()

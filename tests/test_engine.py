@@ -12,18 +12,9 @@ from exchange_groups import engine, services
 from exchange_groups.backends.base import BackendError
 from exchange_groups.models import Address, Alias, Delegation, Group, Task, TaskItem
 
+from .conftest import run_all
+
 pytestmark = pytest.mark.django_db
-
-
-def run_all(group_or_tasks):
-    """Execute pending tasks in order, as the workers would, until none can progress."""
-    for _ in range(20):
-        due = Task.objects.filter(status="todo").order_by("pk")
-        if not due:
-            return
-        for task in due:
-            Task.objects.filter(pk=task.pk).update(run_after=timezone.now())
-            engine.execute(task.pk)
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 from .directory import Account, Address, ExternalContact
+from .drift import Drift
 from .group import Alias, Delegation, Group, GroupManager, GroupMember
 from .service import Domain, ExchangeService
 from .task import Task, TaskItem
@@ -11,6 +12,7 @@ __all__ = [
     "Alias",
     "Delegation",
     "Domain",
+    "Drift",
     "ExchangeService",
     "ExternalContact",
     "Group",

@@ -75,6 +75,9 @@ class Account(models.Model):
         CREATING = "creating", _("Creating")
         SUSPENDED = "suspended", _("Suspended")
         DELETING = "deleting", _("Deleting")
+        # The mailbox was deleted on the platform (found by the account sync): kept, so
+        # that the groups it is still in show it, until support repairs them.
+        GONE = "gone", _("Deleted on the platform")
 
     service = models.ForeignKey(
         ExchangeService,

@@ -35,6 +35,7 @@ class GroupQuerySet(models.QuerySet):
 
     def with_overview(self):
         """What the groups list shows: counts, and whether a task is pending or failed."""
+        from .drift import Drift
         from .task import Task
 
         tasks = Task.objects.filter(group=OuterRef("pk"))
@@ -44,6 +45,7 @@ class GroupQuerySet(models.QuerySet):
             member_count=_count(GroupMember),
             has_pending_task=Exists(tasks.filter(status__in=Task.PENDING)),
             last_task_status=Subquery(tasks.order_by("-pk").values("status")[:1]),
+            has_drift=Exists(Drift.objects.filter(group=OuterRef("pk"))),
         )
 
 
@@ -138,6 +140,13 @@ class Group(models.Model):
         if self.state == self.State.OK and getattr(self, "has_pending_task", False):
             return "pending"
         return self.state
+
+    @property
+    def differs_from_platform(self) -> bool:
+        """The drift check found a difference with the platform (support settles it)."""
+        if hasattr(self, "has_drift"):
+            return self.has_drift
+        return self.drifts.exists()
 
     @property
     def is_settled(self) -> bool:

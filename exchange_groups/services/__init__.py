@@ -45,6 +45,7 @@ from .members import (
     remove_managers,
     remove_members,
 )
+from .platform import adopt_drift, repair_drift
 from .tasks import cancel_task, requeue_task, retry_task
 
 __all__ = [
@@ -56,6 +57,8 @@ __all__ = [
     "ADDRESS_TAKEN",
     "GROUP_SETTINGS",
     "add_alias",
+    "adopt_drift",
+    "repair_drift",
     "add_delegations",
     "add_managers",
     "add_members",
