@@ -51,6 +51,11 @@ CASES = [
         SampleMessage("dave@example.fr", True, SMALL), None,
     ),
     (
+        "auth not required: authenticated account accepted too",
+        {}, {},
+        SampleMessage("dave@example.fr", True, SMALL), None,
+    ),
+    (
         "receive size: one byte over refused",
         {"max_receive_size": 1}, {},
         SampleMessage(OUTSIDER, False, MEGABYTE + 1), Refusal.MAX_RECEIVE_SIZE,
