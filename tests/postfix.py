@@ -122,12 +122,12 @@ class MailPlatform:
     def publish(self, group):
         """Write a panel group, its service's accounts and contacts into the directory as
         the layout says (what the directory backend does for the group)."""
+        from exchange_groups import platform_sync
         from exchange_groups.sending import panel_facts
 
         self.service = group.service.name
-        self.add_service(*[d.name for d in group.service.domains.all()])
-        for account in group.service.accounts.select_related("address__domain"):
-            self.add_account(account.address.email)
+        accounts = group.service.accounts.select_related("address__domain")
+        platform_sync.publish_accounts(group.service, accounts, password=PASSWORD)
         for contact in group.service.external_contacts.all():
             self.add_contact(contact.email)
         facts = panel_facts(group)
