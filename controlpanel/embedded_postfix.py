@@ -229,6 +229,41 @@ class EmbeddedMailServer:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
+class _Running:
+    """The mail server seen as one process (poll/terminate/wait), as the local run's
+    process list expects."""
+
+    def __init__(self, server: EmbeddedMailServer):
+        self.server = server
+
+    def poll(self):
+        processes = [process for _name, process in self.server._processes]
+        return next((p.returncode for p in processes if p.poll() is not None), None)
+
+    def terminate(self):
+        self.server.stop()
+
+    def wait(self, timeout=None):
+        return 0
+
+
+def start_for_run(var_dir: Path, platform) -> None:
+    """The local run's starter (`bin/run --directory`, controlpanel/local_platform.py):
+    the mail server on the directory started before it, its data kept in var/mail."""
+    if not available():
+        raise RuntimeError(INSTALL_HINT)
+    names = ("LDAP_URL", "LDAP_BIND_DN", "LDAP_BIND_PASSWORD", "LDAP_BASE_DN")
+    server = EmbeddedMailServer({name: platform.env[name] for name in names}, var_dir / "mail")
+    server.start()
+    platform.processes.append(("postfix", _Running(server)))
+    platform.env.update(server.settings)
+    platform.notes.append(
+        f"Postfix on 127.0.0.1:{server.smtp_port} (SMTP, with authentication), mailboxes in "
+        f"{server.maildir_root}/<domain>/<local part>/new. Try: swaks --server "
+        f"127.0.0.1:{server.smtp_port} --to <a group's address> --from someone@example.com"
+    )
+
+
 def main(argv: list[str]) -> int:
     names = ("LDAP_URL", "LDAP_BIND_DN", "LDAP_BIND_PASSWORD", "LDAP_BASE_DN")
     server = EmbeddedMailServer({name: os.environ[name] for name in names}, Path(argv[1]))
