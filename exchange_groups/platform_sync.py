@@ -58,6 +58,60 @@ def publish_accounts(service: ExchangeService, accounts: Iterable[Account], pass
                 )
 
 
+def publish_groups(groups) -> int:
+    """Write groups live in the panel to the directory, as they are, when their entry is
+    missing (the local run's demo data; moving a panel from the built-in platform to a
+    directory). Returns how many entries were written."""
+    written = 0
+    groups = groups.exclude(state=Group.State.CREATING).select_related("address__domain", "service")
+    with tree.connection() as conn:
+        for group in groups:
+            service = group.service.name
+            tree.ensure_service(conn, service, group.service.domains.values_list("name", flat=True))
+            settings = {f: getattr(group, f) for f in tree.GROUP_SETTING_FIELDS}
+            attrs = tree.group_attributes(group.email, settings)
+            members = group.members.select_related("account__address__domain", "contact")
+            for m in members:
+                if m.contact_id:
+                    c = m.contact
+                    with contextlib.suppress(ldap.ALREADY_EXISTS):
+                        conn.add_s(
+                            tree.contact_dn(service, c.email),
+                            list(tree.recipient_attributes(
+                                c.email, c.display_name, c.first_name, c.last_name
+                            ).items()),
+                        )  # fmt: skip
+            attrs["member"] = [
+                (tree.contact_dn(service, m.contact.email) if m.contact_id
+                 else tree.account_dn(service, m.account.address.email)).encode()
+                for m in members
+            ]  # fmt: skip
+            accounts = {
+                "owner": group.managers.all(),
+                "exgSendAs": group.delegations.filter(kind=Delegation.Kind.SEND_AS),
+                "exgSendOnBehalf": group.delegations.filter(kind=Delegation.Kind.SEND_ON_BEHALF),
+            }
+            for attribute, rows in accounts.items():
+                rows = rows.select_related("account__address__domain")
+                attrs[attribute] = [
+                    tree.account_dn(service, r.account.address.email).encode() for r in rows
+                ]
+            attrs["mailLocalAddress"] = [
+                str(a).lower().encode() for a in group.aliases.select_related("address__domain")
+            ]
+            entry = [
+                ("objectClass", [tree.GROUP_CLASS.encode()]),
+                ("mail", [group.email.lower().encode()]),
+                *[(k, v) for k, v in attrs.items() if v],
+            ]
+            try:
+                conn.add_s(tree.group_dn(service, group.email), entry)
+                written += 1
+            except ldap.ALREADY_EXISTS:
+                pass
+    return written
+
+
 def sync_accounts(services: Iterable[ExchangeService] | None = None) -> dict[str, int]:
     counts = {"added": 0, "gone": 0, "back": 0, "updated": 0, "skipped": 0}
     services = list(services if services is not None else ExchangeService.objects.all())

@@ -179,7 +179,7 @@ def test_directory_down_the_task_retries_and_is_applied_once_it_is_back(
     engine.execute(task.pk)
     task.refresh_from_db()
     assert task.status == "todo" and task.attempts == 1
-    assert task.error == "La plateforme n’a pas pu être jointe ; la modification sera réessayée."
+    assert task.error == "La plateforme n’a pas pu être jointe."
     assert task.items.get().status == "todo"
     Task.objects.filter(pk=task.pk).update(run_after=timezone.now())
     engine.execute(task.pk)

@@ -43,9 +43,7 @@ class DirectoryBackend(ProvisioningBackend):
                 yield conn
         except tree.DirectoryUnreachable as exc:
             log.warning("Directory unreachable: %s", exc)
-            raise BackendError(
-                _("The platform could not be reached; the change will be tried again.")
-            ) from exc
+            raise BackendError(_("The platform could not be reached.")) from exc
         except ldap.LDAPError as exc:
             log.exception("The directory refused a change")
             raise BackendError(

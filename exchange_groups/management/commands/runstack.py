@@ -2,6 +2,10 @@
 configured, migrations and the demo data (once), then the web server, a Celery worker and
 Celery beat. Ctrl-C stops everything.
 
+With --directory (or PLATFORM=directory), the platform is real: a local OpenLDAP is started
+in var/slapd (controlpanel/local_platform.py), the directory backend is selected, and the
+demo's accounts and live groups are written to the directory.
+
 Each piece is a separate process, as in production; to scale, run more workers (even on
 other machines) against the same DATABASE_URL and REDIS_URL.
 """
@@ -14,9 +18,9 @@ import time
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from controlpanel import embedded_redis
+from controlpanel import embedded_redis, local_platform
 
 
 class Command(BaseCommand):
@@ -29,12 +33,18 @@ class Command(BaseCommand):
             "--no-demo", action="store_true", help="do not load the demo data (loaded once)"
         )
         parser.add_argument(
+            "--directory",
+            action="store_true",
+            default=os.environ.get("PLATFORM", "") == "directory",
+            help="run on a local OpenLDAP (the directory platform) instead of the built-in one",
+        )
+        parser.add_argument(
             "--concurrency",
             default=os.environ.get("WORKER_CONCURRENCY", "2"),
             help="worker processes",
         )
 
-    def handle(self, *args, host, port, concurrency, no_demo, **options):
+    def handle(self, *args, host, port, concurrency, no_demo, directory, **options):
         var_dir = settings.VAR_DIR
         var_dir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
@@ -46,10 +56,33 @@ class Command(BaseCommand):
             env["REDIS_URL"] = embedded_redis.socket_url(socket_path)
             self.stdout.write(f"Embedded Redis on {socket_path}")
 
+        platform = None
+        if directory:
+            try:
+                platform = local_platform.start(var_dir)
+            except local_platform.PlatformUnavailable as exc:
+                for _name, process in processes:
+                    process.terminate()
+                raise CommandError(str(exc)) from exc
+            processes[len(processes) :] = platform.processes
+            env.update(platform.env)
+            # This process provisions the directory below: it uses the same settings.
+            for name, value in platform.env.items():
+                setattr(settings, name, value)
+            from exchange_groups import engine
+
+            engine.get_backend.cache_clear()
+
         # With Redis up, the demo's first tasks are sent to the worker as they are created.
         call_command("migrate", interactive=False, verbosity=0)
         if not no_demo:
             call_command("seed_demo", stdout=self.stdout)
+        if platform is not None:
+            call_command(
+                "provision_platform",
+                mailbox_password=local_platform.DEMO_MAILBOX_PASSWORD,
+                stdout=self.stdout,
+            )
 
         python = sys.executable
         commands = {
@@ -72,6 +105,8 @@ class Command(BaseCommand):
                 f"(admin: http://{host}:{port}/admin/). Ctrl-C stops it.\n"
             )
         )
+        for note in platform.notes if platform else []:
+            self.stdout.write(note)
         stopping = False
 
         def stop(*_):
