@@ -250,17 +250,20 @@ class _Running:
 def start_for_run(var_dir: Path, platform) -> None:
     """The local run's starter (`bin/run --directory`, controlpanel/local_platform.py):
     the mail server on the directory started before it, its data kept in var/mail."""
+    from controlpanel.local_platform import DEMO_MAILBOX_PASSWORD, PlatformUnavailable
+
     if not available():
-        raise RuntimeError(INSTALL_HINT)
+        raise PlatformUnavailable(INSTALL_HINT)
     names = ("LDAP_URL", "LDAP_BIND_DN", "LDAP_BIND_PASSWORD", "LDAP_BASE_DN")
     server = EmbeddedMailServer({name: platform.env[name] for name in names}, var_dir / "mail")
     server.start()
     platform.processes.append(("postfix", _Running(server)))
     platform.env.update(server.settings)
     platform.notes.append(
-        f"Postfix on 127.0.0.1:{server.smtp_port} (SMTP, with authentication), mailboxes in "
-        f"{server.maildir_root}/<domain>/<local part>/new. Try: swaks --server "
-        f"127.0.0.1:{server.smtp_port} --to <a group's address> --from someone@example.com"
+        f"Postfix on 127.0.0.1:{server.smtp_port} (SMTP; the demo mailboxes log in with "
+        f"their address and {DEMO_MAILBOX_PASSWORD}), mailboxes in {server.maildir_root}"
+        f"/<domain>/<local part>/new. Try: swaks --server 127.0.0.1:{server.smtp_port} "
+        f"--from someone@outside.example --to <a group's address>"
     )
 
 
