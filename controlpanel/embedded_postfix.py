@@ -49,6 +49,11 @@ def render(template: Path, values: dict[str, str]) -> str:
     return PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
 
 
+def _reachable(folder: Path) -> bool:
+    """Whether any user may enter `folder` (every folder above it searchable by others)."""
+    return all(path.stat().st_mode & 0o001 for path in [folder, *folder.parents])
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -82,7 +87,14 @@ class EmbeddedMailServer:
         self.relayhost = relayhost
         self.config_dir = self.folder / "postfix"
         self.queue_dir = self.folder / "queue"
-        self.maildir_root = self.folder / "maildirs"
+        # Postfix's own user and the mailbox user must reach these: below a folder they
+        # cannot enter (a 0700 home or temp folder), they go to a temp folder of their own.
+        self._outside = None
+        if not _reachable(self.folder):
+            self._outside = Path(tempfile.mkdtemp(prefix="postfix-"))
+            self._outside.chmod(0o755)
+        self.maildir_root = (self._outside or self.folder) / "maildirs"
+        self.data_dir = (self._outside or self.folder) / "data"
         self.smtp_port = 0
         self.policy_port = 0
         self.milter_port = 0
@@ -176,7 +188,7 @@ class EmbeddedMailServer:
         (self.folder / "dovecot" / "run").mkdir(parents=True, exist_ok=True)
         self.maildir_root.mkdir(exist_ok=True)
         os.chown(self.maildir_root, vmail.pw_uid, vmail.pw_gid)
-        data_dir = self.folder / "data"
+        data_dir = self.data_dir
         data_dir.mkdir(exist_ok=True)
         shutil.chown(data_dir, "postfix")
 
@@ -227,6 +239,8 @@ class EmbeddedMailServer:
         self._processes.clear()
         if self._own_folder:
             shutil.rmtree(self.folder, ignore_errors=True)
+        if self._outside:
+            shutil.rmtree(self._outside, ignore_errors=True)
 
 
 class _Running:
