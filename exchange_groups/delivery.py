@@ -60,9 +60,10 @@ class Message:
 
 
 class Refusal(enum.Enum):
-    """Why a message is refused; each but the first is one setting of the group or
+    """Why a message is refused; each but the first two is one setting of the group or
     account. The SMTP reply code is what the mail server answers."""
 
+    UNKNOWN_RECIPIENT = "unknown_recipient"  # the platform has no such address
     SENDER_NOT_OWNED = "sender_not_owned"
     SENDER_AUTHENTICATION = "sender_authentication"
     MAX_RECEIVE_SIZE = "max_receive_size"
@@ -73,6 +74,8 @@ class Refusal(enum.Enum):
 
     @property
     def smtp_code(self) -> str:
+        if self is Refusal.UNKNOWN_RECIPIENT:
+            return "550 5.1.1"  # Postfix's own reply (virtual_mailbox_maps)
         if self in (Refusal.SEND_AS, Refusal.SENDER_NOT_OWNED):
             return "553 5.7.1"  # Postfix's own reply (reject_sender_login_mismatch)
         if self in (Refusal.SENDER_AUTHENTICATION, Refusal.SEND_ON_BEHALF):
@@ -85,6 +88,7 @@ class Refusal(enum.Enum):
 
 
 SMTP_TEXT = {
+    Refusal.UNKNOWN_RECIPIENT: "Recipient address rejected: User unknown in virtual mailbox table",
     Refusal.SENDER_NOT_OWNED: "Sender address not owned by the authenticated account",
     Refusal.SENDER_AUTHENTICATION: "This group accepts only authenticated senders of the platform",
     Refusal.MAX_RECEIVE_SIZE: "Message larger than the group's maximum receive size",

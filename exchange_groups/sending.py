@@ -15,10 +15,16 @@ from pathlib import Path
 
 from django.conf import settings
 
-from .delivery import GroupFacts, Message, SenderFacts, Verdict, decide, size_in_bytes
+from .delivery import (
+    GroupFacts,
+    Message,
+    Refusal,
+    SenderFacts,
+    Verdict,
+    decide,
+    size_in_bytes,
+)
 from .models import Alias, Delegation, Group
-
-DIRECTORY_BACKEND = "exchange_groups.backends.directory.DirectoryBackend"
 
 
 class Mode(enum.StrEnum):
@@ -46,7 +52,14 @@ class SampleMessage:
 
 
 def on_directory() -> bool:
-    return settings.PROVISIONING_BACKEND == DIRECTORY_BACKEND
+    """Whether the platform is the directory (the backend applying the tasks)."""
+    from . import engine
+
+    try:
+        from .backends.directory import DirectoryBackend
+    except ImportError:  # python-ldap (the 'directory' extra) is not installed
+        return False
+    return isinstance(engine.get_backend(), DirectoryBackend)
 
 
 def panel_facts(group: Group) -> GroupFacts:
@@ -76,8 +89,8 @@ def panel_facts(group: Group) -> GroupFacts:
 
 def simulate(group: Group, test: SampleMessage, account_address: str | None) -> Verdict:
     """The verdict of the mail server's rules. `account_address` is set when the sender is
-    an account of the platform. A group the directory does not hold refuses nothing and
-    delivers to nobody: the verdict says so with no recipients."""
+    an account of the platform. A group the directory does not hold (deleted behind the
+    panel's back) is an unknown recipient, as the mail server says."""
     message = test.as_message(group.email.lower())
     if on_directory():
         from . import directory_tree
@@ -85,8 +98,10 @@ def simulate(group: Group, test: SampleMessage, account_address: str | None) -> 
 
         with directory_tree.connection() as conn:
             directory = MailDirectory(conn, directory_tree.base_dn())
-            facts = directory.group(group.email) or GroupFacts(address=group.email.lower())
+            facts = directory.group(group.email)
             account = directory.account(account_address) if account_address else None
+        if facts is None:
+            return Verdict(Refusal.UNKNOWN_RECIPIENT)
     else:
         facts = panel_facts(group)
         account = SenderFacts(account_address.lower()) if account_address else None

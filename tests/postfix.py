@@ -21,7 +21,6 @@ from aiosmtpd.controller import Controller
 
 from controlpanel import embedded_postfix
 from exchange_groups import directory_tree
-from exchange_groups.delivery import MEGABYTE
 
 PASSWORD = "Secret-pass-1"
 
@@ -240,4 +239,4 @@ def mail(directory, mail_server):
     yield platform
 
 
-__all__ = ["MEGABYTE", "PASSWORD", "MailPlatform", "mail", "mail_server"]
+__all__ = ["PASSWORD", "MailPlatform", "mail", "mail_server"]

@@ -149,3 +149,16 @@ def test_really_sending_shows_where_it_landed(owner, team, mail, settings):
     # A real send of an authenticated account needs its password, said next to the field.
     page = post(owner, team, account=team.bob.pk, authenticated="on", action="send")
     assert page.context["form"].errors["password"]
+
+
+def test_a_group_missing_from_the_directory_is_an_unknown_recipient(owner, team, mail, settings):
+    """Deleted behind the panel's back: the simulator says what the mail server says."""
+    for name, value in mail.server.settings.items():
+        setattr(settings, name, value)
+    mail.publish(team)
+    mail.directory.delete(mail.group_dn(team.email))
+    page = post(owner, team, external_address="x@outside.example", action="send")
+    html = page.content.decode()
+    assert "La plateforme ne connaît pas cette adresse" in html
+    assert page.context["verdict"].refusal.smtp_code == "550 5.1.1"
+    assert page.context["sent"].smtp_reply.startswith("550 5.1.1")

@@ -46,6 +46,14 @@ EXPLANATIONS = {
         gettext_lazy("Send on Behalf"),
         "panel:group-delegations",
     ),
+    Refusal.UNKNOWN_RECIPIENT: (
+        gettext_lazy(
+            "The platform does not know this address: the group is missing from the "
+            "directory. Support can put it back."
+        ),
+        gettext_lazy("The group on the platform"),
+        None,
+    ),
     Refusal.SENDER_NOT_OWNED: (
         gettext_lazy(
             "This address is an account of the platform: a message from it must be sent "
