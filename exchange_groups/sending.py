@@ -27,6 +27,10 @@ from .delivery import (
 from .models import Alias, Delegation, Group
 
 
+class PlatformUnreachable(Exception):
+    """The directory did not answer: nothing can be said about the mail server's verdict."""
+
+
 class Mode(enum.StrEnum):
     OWN = "own"  # from the sender's own address
     SEND_AS = "send_as"  # envelope and From: the group
@@ -96,10 +100,13 @@ def simulate(group: Group, test: SampleMessage, account_address: str | None) -> 
         from . import directory_tree
         from .mail_directory import MailDirectory
 
-        with directory_tree.connection() as conn:
-            directory = MailDirectory(conn, directory_tree.base_dn())
-            facts = directory.group(group.email)
-            account = directory.account(account_address) if account_address else None
+        try:
+            with directory_tree.connection() as conn:
+                directory = MailDirectory(conn, directory_tree.base_dn())
+                facts = directory.group(group.email)
+                account = directory.account(account_address) if account_address else None
+        except directory_tree.DirectoryUnreachable as exc:
+            raise PlatformUnreachable(str(exc)) from exc
         if facts is None:
             return Verdict(Refusal.UNKNOWN_RECIPIENT)
     else:

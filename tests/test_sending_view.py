@@ -162,3 +162,11 @@ def test_a_group_missing_from_the_directory_is_an_unknown_recipient(owner, team,
     assert "La plateforme ne connaît pas cette adresse" in html
     assert page.context["verdict"].refusal.smtp_code == "550 5.1.1"
     assert page.context["sent"].smtp_reply.startswith("550 5.1.1")
+
+
+def test_the_directory_unreachable_is_said_plainly(owner, team, directory):
+    directory.stop_server()
+    page = post(owner, team, external_address="x@outside.example")
+    assert page.status_code == 200
+    assert "La plateforme est injoignable ; réessayez dans un instant." in page.content.decode()
+    assert "verdict" not in page.context

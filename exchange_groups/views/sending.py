@@ -96,7 +96,11 @@ def sending_test(request, service, group):
             mode=sending.Mode(data["mode"]),
         )
         account = data["account"].address.email if data["account"] else None
-        verdict = sending.simulate(group, test, account)
+        try:
+            verdict = sending.simulate(group, test, account)
+        except sending.PlatformUnreachable:
+            form.add_error(None, _("The platform could not be reached; try again in a moment."))
+            return render(request, "exchange_groups/group_sending_test.html", context)
         context["verdict"] = verdict
         context["size_mb"] = round(test.size / MEGABYTE, 2)
         if verdict.refusal:
