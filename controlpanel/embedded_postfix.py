@@ -86,15 +86,16 @@ class EmbeddedMailServer:
         self.folder.chmod(0o755)  # Postfix's own user reaches its data directory in it
         self.relayhost = relayhost
         self.config_dir = self.folder / "postfix"
-        self.queue_dir = self.folder / "queue"
-        # Postfix's own user and the mailbox user must reach these: below a folder they
-        # cannot enter (a 0700 home or temp folder), they go to a temp folder of their own.
-        self._outside = None
-        if not _reachable(self.folder):
-            self._outside = Path(tempfile.mkdtemp(prefix="postfix-"))
-            self._outside.chmod(0o755)
-        self.maildir_root = (self._outside or self.folder) / "maildirs"
-        self.data_dir = (self._outside or self.folder) / "data"
+        # What holds sockets (the queue, Dovecot's run folder) needs a short path (a socket
+        # path has at most 107 bytes), and Postfix's own user must reach its data folder:
+        # they live in a short temp folder of their own, removed at stop. The Maildirs stay
+        # in `folder` unless the mailbox user cannot enter it (a 0700 home or temp folder).
+        self._runtime = Path(tempfile.mkdtemp(prefix="pf-"))
+        self._runtime.chmod(0o755)
+        self.queue_dir = self._runtime / "queue"
+        self.data_dir = self._runtime / "data"
+        self.dovecot_run_dir = self._runtime / "dovecot"
+        self.maildir_root = (self.folder if _reachable(self.folder) else self._runtime) / "maildirs"
         self.smtp_port = 0
         self.policy_port = 0
         self.milter_port = 0
@@ -168,6 +169,9 @@ class EmbeddedMailServer:
             if dovecot.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("dovecot did not create its auth socket")
             time.sleep(0.05)
+        time.sleep(0.2)  # its other listeners, which can still fail
+        if dovecot.poll() is not None:
+            raise RuntimeError(f"dovecot exited with {dovecot.returncode}")
 
     def _write_config(self):
         vmail = pwd.getpwnam("nobody")
@@ -179,13 +183,14 @@ class EmbeddedMailServer:
             "RELAYHOST": self.relayhost,
             "POLICY_SERVICE": f"inet:127.0.0.1:{self.policy_port}",
             "MILTER": f"inet:127.0.0.1:{self.milter_port}",
-            "DOVECOT_RUN_DIR": str(self.folder / "dovecot" / "run"),
+            "DOVECOT_RUN_DIR": str(self.dovecot_run_dir),
             "DOVECOT_CONFIG_DIR": str(self.folder / "dovecot"),
             "POSTFIX_QUEUE_DIR": str(self.queue_dir),
         }
         (self.config_dir / "ldap").mkdir(parents=True, exist_ok=True)
         self.queue_dir.mkdir(exist_ok=True)
-        (self.folder / "dovecot" / "run").mkdir(parents=True, exist_ok=True)
+        (self.folder / "dovecot").mkdir(parents=True, exist_ok=True)
+        self.dovecot_run_dir.mkdir(exist_ok=True)
         self.maildir_root.mkdir(exist_ok=True)
         os.chown(self.maildir_root, vmail.pw_uid, vmail.pw_gid)
         data_dir = self.data_dir
@@ -239,8 +244,7 @@ class EmbeddedMailServer:
         self._processes.clear()
         if self._own_folder:
             shutil.rmtree(self.folder, ignore_errors=True)
-        if self._outside:
-            shutil.rmtree(self._outside, ignore_errors=True)
+        shutil.rmtree(self._runtime, ignore_errors=True)
 
 
 class _Running:
@@ -250,15 +254,21 @@ class _Running:
     def __init__(self, server: EmbeddedMailServer):
         self.server = server
 
+    returncode = None
+
     def poll(self):
         processes = [process for _name, process in self.server._processes]
-        return next((p.returncode for p in processes if p.poll() is not None), None)
+        self.returncode = next((p.returncode for p in processes if p.poll() is not None), None)
+        return self.returncode
 
     def terminate(self):
         self.server.stop()
 
     def wait(self, timeout=None):
-        return 0
+        # The run waits for every process, even one whose piece exited (poll() not None):
+        # stopping here leaves none of the others running. stop() may run twice.
+        self.server.stop()
+        return self.returncode or 0
 
 
 def start_for_run(var_dir: Path, platform) -> None:

@@ -92,17 +92,18 @@ class Policy:
 
 class _Handler(socketserver.StreamRequestHandler):
     def handle(self):
-        # One directory connection per Postfix connection (Postfix reuses its connection).
-        with directory_tree.connection(self.server.policy.directory_settings) as conn:
-            directory = MailDirectory(conn, self.server.policy.directory_settings.base_dn)
-            while request := self._read_request():
-                try:
-                    action = self.server.policy.answer(request, directory)
-                except Exception:
-                    logger.exception("policy request failed")
-                    action = "DEFER_IF_PERMIT Policy service error, try again later"
-                self.wfile.write(f"action={action}\n\n".encode())
-                self.wfile.flush()
+        # Postfix keeps its connection to us for many messages; the directory may restart
+        # meanwhile, so each request reads it over a connection of its own.
+        config = self.server.policy.directory_settings
+        while request := self._read_request():
+            try:
+                with directory_tree.connection(config) as conn:
+                    action = self.server.policy.answer(request, MailDirectory(conn, config.base_dn))
+            except Exception:
+                logger.exception("policy request failed")
+                action = "DEFER_IF_PERMIT Policy service error, try again later"
+            self.wfile.write(f"action={action}\n\n".encode())
+            self.wfile.flush()
 
     def _read_request(self) -> dict[str, str] | None:
         request = {}
