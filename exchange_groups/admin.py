@@ -24,7 +24,6 @@ from .models import (
     Alias,
     Delegation,
     Domain,
-    Drift,
     ExchangeService,
     ExternalContact,
     Group,
@@ -154,19 +153,6 @@ class ExternalContactAdmin(SupportAdmin):
         return changelist_link(GroupMember, obj.group_count, contact__id__exact=obj.pk)
 
 
-class DriftInline(admin.TabularInline):
-    """The differences the drift check found between this group and the platform."""
-
-    model = Drift
-    fields = ["kind", "subject", "name", "panel_value", "platform_value", "found_at"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
 class DriftFilter(admin.SimpleListFilter):
     title = _("platform differences")
     parameter_name = "drift"
@@ -200,9 +186,8 @@ class GroupAdmin(SupportAdmin):
         "service__name",
         "service__customers__username",
     ]
-    readonly_fields = ["address", "related", "created_at", "updated_at"]
+    readonly_fields = ["address", "related", "platform_differences", "created_at", "updated_at"]
     date_hierarchy = "created_at"
-    inlines = [DriftInline]
     actions = ["repair_drift", "adopt_drift"]
 
     def has_operate_permission(self, request):
@@ -270,6 +255,27 @@ class GroupAdmin(SupportAdmin):
     def tasks_link(self, obj):
         label = _("pending") if obj.has_pending_task else _("all")
         return changelist_link(Task, label, group__id__exact=obj.pk)
+
+    @admin.display(description=_("platform differences"))
+    def platform_differences(self, obj):
+        """What the drift check found (settled with the actions of the groups list)."""
+        rows = [
+            (d.get_kind_display(), d.get_subject_display(), d.name, d.panel_value,
+             d.platform_value, d.found_at)
+            for d in obj.drifts.all()
+        ]  # fmt: skip
+        if not rows:
+            return "—"
+        return format_html(
+            "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>"
+            "{}</table>",
+            _("difference"), _("concerns"), _("item"), _("in the panel"),
+            _("on the platform"), _("found"),
+            format_html_join(
+                "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                rows,
+            ),
+        )  # fmt: skip
 
     @admin.display(description=_("related"))
     def related(self, obj):
