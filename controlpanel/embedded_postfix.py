@@ -1,7 +1,8 @@
 """A private mail server for the tests and the local directory run: Postfix (its own
-configuration, queue and data directories in one folder, a free port), Dovecot's auth
-service for SMTP authentication, and the project's policy service, all configured from
-deploy/postfix and deploy/dovecot exactly as deploy/README.md tells an operator.
+configuration and Maildirs in one folder, its queue and data in a short temp folder, a free
+port), Dovecot's auth service for SMTP authentication, and the project's policy service and
+milter, all configured from deploy/postfix and deploy/dovecot exactly as deploy/README.md
+tells an operator. Needs root (Postfix's and Dovecot's own users), as bin/test has.
 
     python -m controlpanel.embedded_postfix FOLDER   # needs the LDAP_* environment
 """
