@@ -53,7 +53,13 @@ def start_directory(var_dir: Path, platform: LocalPlatform) -> None:
 
 
 # Each starter adds its processes, settings and notes; they run in this order.
-STARTERS = [start_directory]
+def start_mail_server(var_dir: Path, platform: LocalPlatform) -> None:
+    from controlpanel import embedded_postfix  # Postfix + Dovecot + the policy service
+
+    embedded_postfix.start_for_run(var_dir, platform)
+
+
+STARTERS = [start_directory, start_mail_server]
 
 
 def start(var_dir: Path) -> LocalPlatform:

@@ -304,3 +304,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- The mail server on the directory (deploy/postfix, exchange_groups/sending.py) ----------
+# "Test sending" really sends through this SMTP server (port 0: only the simulation) and
+# looks for the message in the Maildirs below MAIL_MAILDIR_ROOT (<domain>/<local part>/).
+MAIL_SMTP_HOST = env_str("MAIL_SMTP_HOST", "127.0.0.1")
+MAIL_SMTP_PORT = env_int("MAIL_SMTP_PORT", 0)
+MAIL_MAILDIR_ROOT = env_str("MAIL_MAILDIR_ROOT", "")

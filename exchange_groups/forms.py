@@ -168,3 +168,96 @@ class MembersForm(forms.Form):
 
 class ConfirmForm(forms.Form):
     """The summary step: nothing to enter, "Confirm" creates the group."""
+
+
+class SendingTestForm(forms.Form):
+    """ "Test sending": the sender, whether it authenticates, the size, and how it sends."""
+
+    MODES = [
+        ("own", _("From its own address")),
+        ("send_as", _("As the group (Send As)")),
+        ("send_on_behalf", _("On behalf of the group (Send on Behalf)")),
+    ]
+    MAX_SIZE_KB = 150 * 1024  # beyond the platform's 100 MB, to see that refusal too
+
+    account = forms.ModelChoiceField(
+        label=_("Sender: an account of the service"),
+        queryset=None,
+        required=False,
+        empty_label=_("— an external address, typed below —"),
+        error_messages={"invalid_choice": _("Choose one of this service's accounts.")},
+    )
+    external_address = forms.EmailField(
+        label=_("or an external address"),
+        required=False,
+        max_length=254,
+        error_messages={"invalid": _("Enter a valid email address, e.g. name@example.com.")},
+    )
+    authenticated = forms.BooleanField(
+        label=_("The sender authenticates (SMTP authentication with its password)"),
+        required=False,
+    )
+    password = forms.CharField(
+        label=_("The account's password (only to really send it, never kept)"),
+        required=False,
+        max_length=200,
+        widget=forms.PasswordInput(render_value=False),
+    )
+    size_kb = forms.IntegerField(
+        label=_("Message size (KB)"),
+        min_value=1,
+        max_value=MAX_SIZE_KB,
+        initial=20,
+        error_messages={
+            "required": _("Enter a size in KB."),
+            "invalid": _("Enter a whole number of KB."),
+            "min_value": _("Enter at least 1 KB."),
+            "max_value": _("Enter at most %(limit_value)s KB."),
+        },
+    )
+    mode = forms.ChoiceField(
+        label=_("How it sends"), choices=MODES, initial="own", widget=forms.RadioSelect
+    )
+
+    def __init__(self, *args, service, real_send=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.service = service
+        self.real_send = real_send
+        self.fields["account"].queryset = service.accounts.select_related(
+            "address__domain"
+        ).exclude(state="gone")
+
+    def clean(self):
+        data = super().clean()
+        account, external = data.get("account"), data.get("external_address")
+        if "account" in self.errors or "external_address" in self.errors:
+            return data
+        if account and external:
+            self.add_error("external_address", _("Choose an account or type an address, not both."))
+        elif not account and not external:
+            self.add_error("external_address", _("Choose an account or type an external address."))
+        elif (
+            external
+            and self.service.accounts.filter(
+                address__local_part__iexact=external.split("@")[0],
+                address__domain__name__iexact=external.split("@")[1],
+            ).exists()
+        ):
+            self.add_error(
+                "external_address", _("This is an account of the service: choose it in the list.")
+            )
+        if not account:
+            if data.get("authenticated"):
+                self.add_error(
+                    "authenticated", _("Only an account of the platform can authenticate.")
+                )
+            if data.get("mode") in ("send_as", "send_on_behalf"):
+                self.add_error("mode", _("Only an account of the service can hold this right."))
+        if self.real_send and account and data.get("authenticated") and not data.get("password"):
+            self.add_error("password", _("Enter the account's password to really send it."))
+        return data
+
+    @property
+    def sender(self) -> str:
+        account = self.cleaned_data.get("account")
+        return account.address.email if account else self.cleaned_data["external_address"]

@@ -8,7 +8,7 @@ from controlpanel.celery import app as celery_app
 from exchange_groups import engine
 from exchange_groups.models import Account, Address, Domain, ExchangeService, ExternalContact
 
-pytest_plugins = ["tests.worker", "tests.slapd"]
+pytest_plugins = ["tests.worker", "tests.slapd", "tests.postfix"]
 
 
 def _redis_url_for(worker_id: str) -> str:

@@ -153,3 +153,26 @@ def test_import_csv_preview_and_result(page, live_group, tmp_path):
     expect(row.locator("td").nth(4)).to_have_text("4")
     page.shots("import-applied")
     assert Task.objects.filter(function="addDistributionGroupMember").count() == 2
+
+
+def test_test_sending(page, live_group):
+    log_in(page)
+    open_menu_item(page, "Tester l’envoi")
+    page.get_by_label("ou une adresse externe").fill("quelqu-un@dehors.example")
+    page.get_by_label("L’expéditeur s’authentifie").check()
+    page.get_by_role("button", name="Tester", exact=True).click()
+    # Refused by the form: an external address cannot authenticate, said next to the box.
+    expect(page.locator("#div_id_authenticated")).to_contain_text(
+        "Seul un compte de la plateforme peut s’authentifier."
+    )
+    page.get_by_label("L’expéditeur s’authentifie").uncheck()
+    page.get_by_role("button", name="Tester", exact=True).click()
+    verdict = page.locator("#verdict")
+    expect(verdict).to_contain_text("Distribué à 2 destinataires.")
+    expect(verdict).to_contain_text("user1@example.fr")
+    page.shots("sending-test")
+    page.get_by_label("Taille du message (Ko)").fill("153600")
+    page.get_by_role("button", name="Tester", exact=True).click()
+    expect(verdict).to_contain_text("Refusé.")
+    verdict.get_by_role("link", name="Taille maximale entrante").click()
+    expect(page.get_by_label("Nom du groupe")).to_have_value("Équipe")
