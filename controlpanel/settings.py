@@ -7,8 +7,8 @@ With nothing set, the project runs on SQLite in var/ and on the embedded Redis t
 from pathlib import Path
 
 import dj_database_url
-from kombu import Queue
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 from .env import env_bool, env_float, env_int, env_list, env_str, secret_key
 

@@ -94,7 +94,8 @@ class Task(models.Model):
         permissions = [("operate_task", _("Can retry, cancel and send again tasks"))]
         indexes = [
             models.Index(fields=["group", "status"], name="task_group_status"),
-            models.Index(fields=["service", "-created_at"], name="task_service_recent"),
+            # Recent tasks, newest first: the id breaks ties, so the page is read in order.
+            models.Index(fields=["service", "-created_at", "-id"], name="task_service_recent"),
         ]
 
     def __str__(self):

@@ -5,12 +5,12 @@ confirm. Only the differences become tasks."""
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
 
 from .. import access, services
+from ..paging import countless_page
 from ..queries import CONTACTS_ONLY, directory
 from .ticks import SessionTicks, ids, merge_ticks
 
@@ -85,7 +85,8 @@ class TickedGroupPage(LoginRequiredMixin, View):
 
     def context(self, token, state, errors=(), plan=None):
         rows = directory(self.service, state["q"], state["domain"], self.accounts_only)
-        page = Paginator(rows, PAGE_SIZE).get_page(state["page"])
+        # Tens of thousands of accounts: no count, the page reads its own rows only.
+        page = countless_page(rows, state["page"], PAGE_SIZE)
         pending = services.pending_subjects(self.group)
         ticked = {column: set(state.get(column, [])) for column in self.columns}
         return {
