@@ -1,5 +1,6 @@
 """The baseline page: a login-required view that renders 20 group rows from one query in
-the site's layout (base.html), with none of the panel's work. Served at /bench/bare/<service>/ beside the project's URLs."""
+the site's layout (base.html), with none of the panel's work. Served at
+/bench/bare/<service>/ beside the project's URLs."""
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse

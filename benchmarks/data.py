@@ -1,7 +1,8 @@
 """The provider-scale data set, generated on PostgreSQL by set-based INSERT ... SELECT
 (generate_series): a million memberships in well under a minute, with no Python object per row.
 
-It empties the app's tables first: give it a database of its own. One service per size, all granted to the login "bench" (password BENCH_PASSWORD), and a
+It empties the app's tables first: give it a database of its own. One service per size,
+all granted to the login "bench" (password BENCH_PASSWORD), and a
 superuser "bench-admin" for the support console:
 
 - `scale-<G>`: G groups of 100 members each (accounts taken round-robin), one administrator
@@ -117,7 +118,8 @@ def _fill(service, domain, groups: int, big: bool) -> None:
         f"""INSERT INTO {t(Task)} (service_id, group_id, object_label, function, params,
               status, created_at, started_at, finished_at, attempts, error, run_after)
             SELECT {s}, g.id, a.local_part || '@{domain.name}', 'addDistributionGroupMember',
-              '{{}}', 'done', now() - ((g.id * 3 + k) || ' seconds')::interval, now(), now(), 1, '', now()
+              '{{}}', 'done', now() - ((g.id * 3 + k) || ' seconds')::interval, now(), now(),
+              1, '', now()
             FROM {t(Group)} g JOIN {t(Address)} a ON a.id = g.address_id
             CROSS JOIN generate_series(1, 3) k WHERE g.service_id = {s}""",
         f"""INSERT INTO {t(TaskItem)} (task_id, account_id, label, status, error, finished_at)

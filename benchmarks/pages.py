@@ -44,9 +44,8 @@ def measure(table, sizes, rounds) -> None:
         first = Group.objects.filter(service=service).order_by("pk").first()
         base = f"/services/{service.name}"
         bare = _get(customer, f"/bench/bare/{service.name}/")
-        admin_groups = _get(
-            support, f"/admin/exchange_groups/group/?service__id__exact={service.pk}"
-        )
+        admin = "/admin/exchange_groups"
+        admin_groups = _get(support, f"{admin}/group/?service__id__exact={service.pk}")
         pages = [
             ("groups list, page 1", customer, f"{base}/groups/"),
             ("groups list, last page", customer, f"{base}/groups/?page=last"),
@@ -58,15 +57,17 @@ def measure(table, sizes, rounds) -> None:
             ("contacts tab", customer, f"{base}/contacts/"),
             ("recent tasks, page 1", customer, f"{base}/tasks/"),
             ("recent tasks, last page", customer, f"{base}/tasks/?page=last"),
-            ("admin: groups", support, f"/admin/exchange_groups/group/?service__id__exact={service.pk}"),
-            ("admin: a group", support, f"/admin/exchange_groups/group/{first.pk}/change/"),
-            ("admin: tasks", support, f"/admin/exchange_groups/task/?service__id__exact={service.pk}"),
-            ("admin: members", support, f"/admin/exchange_groups/groupmember/?group__service__id__exact={service.pk}"),
-            ("admin: accounts", support, f"/admin/exchange_groups/account/?service__id__exact={service.pk}"),
+            ("admin: groups", support, f"{admin}/group/?service__id__exact={service.pk}"),
+            ("admin: a group", support, f"{admin}/group/{first.pk}/change/"),
+            ("admin: tasks", support, f"{admin}/task/?service__id__exact={service.pk}"),
+            ("admin: members", support,
+             f"{admin}/groupmember/?group__service__id__exact={service.pk}"),
+            ("admin: accounts", support, f"{admin}/account/?service__id__exact={service.pk}"),
         ]  # fmt: skip
         big = Group.objects.filter(service=service, address__local_part="big").first()
         if big:
-            pages.append(("users of the 10,000-member group", customer, f"{base}/groups/{big.pk}/users/"))  # fmt: skip
+            big_users = f"{base}/groups/{big.pk}/users/"
+            pages.append(("users of the 10,000-member group", customer, big_users))
         for label, client, url in pages:
             fetch = _get(client, url)
             a, b = alternate(fetch, bare, rounds)
