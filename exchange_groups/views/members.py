@@ -6,8 +6,8 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _
 from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
 from django.views import View
 
 from .. import access, services
