@@ -21,7 +21,7 @@ from functools import cache
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -72,9 +72,14 @@ def claim(task_id: int) -> uuid.UUID | None:
     earlier_pending = Task.objects.filter(
         group_id=OuterRef("group_id"), pk__lt=OuterRef("pk"), status__in=Task.PENDING
     )
+    # A change to a group that is not created yet (its creation failed and awaits a
+    # retry) stays scheduled: it is woken when the creation is done. Said in the same
+    # UPDATE, so that a task costs no query of its own for it.
+    creating = Exists(Group.objects.filter(pk=OuterRef("group_id"), state=Group.State.CREATING))
     won = (
         Task.objects.filter(pk=task_id, status=Status.TODO, run_after__lte=now)
         .filter(~Exists(earlier_pending))
+        .filter(Q(function=Task.Function.ADD_GROUP) | ~creating)
         .update(
             status=Status.DOING,
             claim=token,
@@ -87,8 +92,6 @@ def claim(task_id: int) -> uuid.UUID | None:
 
 
 def execute(task_id: int) -> None:
-    if _waits_for_creation(task_id):
-        return
     token = claim(task_id)
     if token is None:
         _wake_later_if_early(task_id)
@@ -114,8 +117,12 @@ def _run(task_id: int, token: uuid.UUID) -> None:
     # change is recorded in the audit trail as made for the customer who asked, by this task.
     with override(settings.LANGUAGE_CODE), on_behalf_of(task.requested_by, task_reason(task)):
         try:
-            failures = _apply(task)
-            task_error = ""
+            # What the backend writes to the database and the task's outcome are one
+            # transaction, one commit: a task that fails as a whole leaves nothing behind.
+            get_backend().prepare(task)
+            with transaction.atomic():
+                _record(task, token, _apply(task), "")
+            return
         except BackendError as exc:
             failures, task_error = {}, str(exc)
         except DATABASE_LOST:
@@ -123,7 +130,8 @@ def _run(task_id: int, token: uuid.UUID) -> None:
         except Exception:
             log.exception("Task %s failed", task_id)
             failures, task_error = {}, _("An internal error occurred; support has been told.")
-        _record(task, token, failures, task_error)
+        with transaction.atomic():
+            _record(task, token, failures, task_error)
 
 
 def _release(task_id: int, token: uuid.UUID) -> None:
@@ -178,16 +186,6 @@ class _Heartbeat:
             connection.close()  # this thread's own connection
 
 
-def _waits_for_creation(task_id: int) -> bool:
-    """A change to a group that is not created yet (its creation failed and awaits a retry)
-    stays scheduled: it is woken when the creation is done."""
-    return (
-        Task.objects.filter(pk=task_id, status=Status.TODO, group__state=Group.State.CREATING)
-        .exclude(function=Task.Function.ADD_GROUP)
-        .exists()
-    )
-
-
 def _wake_later_if_early(task_id: int) -> None:
     """A message that arrives before the task's backoff is over (clocks differ a little
     between machines) is sent again for the right time instead of waiting for the sweep."""
@@ -204,11 +202,10 @@ def _apply(task: Task) -> dict[int, str]:
     """Apply the task's items not yet done. Returns item id -> error for the failed ones."""
     backend = get_backend()
     method = getattr(backend, task.function)
-    items = list(
-        task.items.exclude(status=TaskItem.Status.DONE).select_related(
-            "account__address__domain", "contact", "alias__address__domain"
-        )
-    )
+    # Lazy: read only by a backend that iterates them (the built-in one writes from the
+    # item rows in SQL and does not).
+    items = TaskItem.objects.filter(task_id=task.pk).exclude(status=TaskItem.Status.DONE)
+    items = items.select_related(*backend.item_related)
     if task.function in GROUP_FUNCTIONS:
         method(task)
         return {}
@@ -217,6 +214,9 @@ def _apply(task: Task) -> dict[int, str]:
 
 def _record(task: Task, token, failures: dict[int, str], task_error: str) -> None:
     now = timezone.now()
+    if not failures and not task_error:
+        _record_done(task, token, now)
+        return
     with transaction.atomic():
         # Only the holder of the claim records: a worker whose lease expired and whose task
         # was taken over by another leaves the outcome to that one.
@@ -265,6 +265,40 @@ def _record(task: Task, token, failures: dict[int, str], task_error: str) -> Non
             status=Status.ERROR, finished_at=now, error=message, claim=None, lease_expires_at=None
         )
         _after_final(task, done=False)
+
+
+def _record_done(task: Task, token, now) -> None:
+    """The outcome of a task fully applied, in two statements: the task done (only by the
+    holder of the claim), returning the group's next task to wake; then its items done."""
+    q = connection.ops.quote_name
+    table = q(Task._meta.db_table)
+    field = Task._meta.get_field
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, finished_at = %s, error = '', claim = NULL, "
+            f"lease_expires_at = NULL WHERE id = %s AND claim = %s AND status = %s "
+            f"RETURNING (SELECT MIN(n.id) FROM {table} n "
+            f"WHERE n.group_id = {table}.group_id AND n.status = %s)",
+            [
+                Status.DONE,
+                field("finished_at").get_db_prep_value(now, connection),
+                task.pk,
+                field("claim").get_db_prep_value(token, connection),
+                Status.DOING,
+                Status.TODO,
+            ],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        # A worker whose lease expired and whose task was taken over by another leaves the
+        # outcome to that one.
+        log.warning("Task %s: claim lost before recording, outcome discarded", task.pk)
+        return
+    TaskItem.objects.filter(task_id=task.pk).exclude(status=TaskItem.Status.DONE).update(
+        status=TaskItem.Status.DONE, error="", finished_at=now
+    )
+    if row[0]:
+        transaction.on_commit(lambda: enqueue([row[0]]))
 
 
 def _failure_summary(task: Task, failures: dict[int, str]) -> str:

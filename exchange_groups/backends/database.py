@@ -12,30 +12,44 @@ task, and a probability that an item (or a group-level task) fails.
 import random
 import time
 
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..audit import record_bulk
-from ..models import Address, Alias, Delegation, Group, GroupManager, GroupMember
+from ..audit import record_bulk, record_rows
+from ..models import Address, Alias, Delegation, Group, GroupManager, GroupMember, TaskItem
 from .base import BackendError, ProvisioningBackend
 
 
 class DatabaseBackend(ProvisioningBackend):
+    # Members and managers are written from the item rows in SQL: no object per item.
+    item_related = ()
+
     def __init__(self, delay: float = 0.0, failure_rate: float = 0.0):
         self.delay = delay
         self.failure_rate = failure_rate
 
     @staticmethod
     def _delete(model, queryset):
-        """Delete in bulk, with a history row for each object deleted."""
-        with transaction.atomic():
-            gone = list(queryset)
-            record_bulk(model, gone, "-")
-            model.objects.filter(pk__in=[obj.pk for obj in gone]).delete()
+        """Delete in bulk, with a history row for each row deleted."""
+        # One history row each, then one DELETE: a queryset's delete() would load every
+        # row and record each a second time through simple-history's signal.
+        with transaction.atomic(savepoint=False):
+            record_rows(model, queryset, "-")
+            sql, params = queryset.order_by().values("pk").query.sql_with_params()
+            q = connection.ops.quote_name
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"DELETE FROM {q(model._meta.db_table)} WHERE id IN "
+                    f"(SELECT * FROM ({sql}) AS gone)",
+                    params,
+                )
 
     # --- simulation ---------------------------------------------------------------------
-    def _wait(self):
+    def prepare(self, task):
+        """The simulated delay, before the engine's transaction: a sleeping task holds no
+        lock (on SQLite a transaction holds the database's write lock)."""
         if self.delay > 0:
             time.sleep(self.delay)
 
@@ -43,13 +57,18 @@ class DatabaseBackend(ProvisioningBackend):
         return self.failure_rate > 0 and random.random() < self.failure_rate
 
     def _group(self, task) -> Group:
-        group = Group.objects.select_related("address").filter(pk=task.group_id).first()
+        # The engine read the task with its group: no second query.
+        group = task.group if task.group_id and type(task).group.is_cached(task) else None
+        if group is None and task.group_id:
+            group = Group.objects.select_related("address").filter(pk=task.group_id).first()
         if group is None:
             raise BackendError(_("The group no longer exists on the platform."))
         return group
 
     def _split(self, items):
         """Items that (by simulation) fail, as {id: message}, and those to apply."""
+        if self.failure_rate <= 0:
+            return {}, items  # unread: the SQL below takes the task's items itself
         failures, ok = {}, []
         for item in items:
             if self._fails():
@@ -58,9 +77,47 @@ class DatabaseBackend(ProvisioningBackend):
                 ok.append(item)
         return failures, ok
 
+    @staticmethod
+    def _insert_missing(model, group, items, columns) -> list[int]:
+        """Insert a row of `model` in `group` for each item (its `columns`, e.g. account_id)
+        not there yet, straight from the task's item rows; returns the new ids. One
+        INSERT ... SELECT ... RETURNING per chunk: applying it twice inserts nothing."""
+        q = connection.ops.quote_name
+        table, items_table = q(model._meta.db_table), q(TaskItem._meta.db_table)
+        absent = " AND ".join(
+            f"NOT EXISTS (SELECT 1 FROM {table} m WHERE m.group_id = %s AND m.{q(c)} = i.{q(c)})"
+            for c in columns
+        )
+        if isinstance(items, QuerySet):  # all the task's items: a subquery, nothing read
+            sql, params = items.order_by().values("pk").query.sql_with_params()
+            chunks = [(sql, list(params))]
+        else:
+            pks = [i.pk for i in items]
+            chunks = [
+                (", ".join(["%s"] * len(pks[n : n + 5000])), pks[n : n + 5000])
+                for n in range(0, len(pks), 5000)
+            ]
+        ids = []
+        with connection.cursor() as cursor:
+            for where, params in chunks:
+                cursor.execute(
+                    f"INSERT INTO {table} (group_id, {', '.join(map(q, columns))}, created_at) "
+                    f"SELECT %s, {', '.join(f'i.{q(c)}' for c in columns)}, %s "
+                    f"FROM {items_table} i WHERE {absent} AND i.id IN ({where}) RETURNING id",
+                    [group.pk, timezone.now(), *[group.pk] * len(columns), *params],
+                )
+                ids += [row[0] for row in cursor.fetchall()]
+        return ids
+
+    @staticmethod
+    def _ids(items, field):
+        """The items' `field` values: a subquery for the lazy items, else a list."""
+        if isinstance(items, QuerySet):
+            return items.order_by().filter(**{f"{field}__isnull": False}).values(field)
+        return [getattr(i, field) for i in items if getattr(i, field)]
+
     # --- the group ------------------------------------------------------------------------
     def addDistributionGroup(self, task):  # noqa: N802
-        self._wait()
         if self._fails():
             raise BackendError(str(self.item_failed_message))
         group = self._group(task)
@@ -69,7 +126,6 @@ class DatabaseBackend(ProvisioningBackend):
             group.save(update_fields=["state", "updated_at"])
 
     def setDistributionGroup(self, task):  # noqa: N802
-        self._wait()
         if self._fails():
             raise BackendError(str(self.item_failed_message))
         group = self._group(task)
@@ -88,7 +144,6 @@ class DatabaseBackend(ProvisioningBackend):
                 group.save()
 
     def deleteDistributionGroup(self, task):  # noqa: N802
-        self._wait()
         if self._fails():
             raise BackendError(str(self.item_failed_message))
         with transaction.atomic():
@@ -101,50 +156,40 @@ class DatabaseBackend(ProvisioningBackend):
 
     # --- members and managers --------------------------------------------------------------
     def addDistributionGroupMember(self, task, items):  # noqa: N802
-        self._wait()
         group = self._group(task)
         failures, ok = self._split(items)
-        live = set(group.members.values_list("account_id", "contact_id"))
-        new = [
-            GroupMember(group=group, account=i.account, contact=i.contact)
-            for i in ok
-            if (i.account_id, i.contact_id) not in live
-        ]
-        with transaction.atomic():
-            record_bulk(GroupMember, GroupMember.objects.bulk_create(new, batch_size=1000), "+")
+        # Inside the engine's transaction: no savepoint of its own (a failure rolls the
+        # whole outcome back).
+        with transaction.atomic(savepoint=False):
+            added = self._insert_missing(GroupMember, group, ok, ["account_id", "contact_id"])
+            record_rows(GroupMember, added, "+")
         return failures
 
     def deleteDistributionGroupMember(self, task, items):  # noqa: N802
-        self._wait()
         group = self._group(task)
         failures, ok = self._split(items)
         gone = group.members.filter(
-            Q(account__in=[i.account_id for i in ok if i.account_id])
-            | Q(contact__in=[i.contact_id for i in ok if i.contact_id])
+            Q(account__in=self._ids(ok, "account_id")) | Q(contact__in=self._ids(ok, "contact_id"))
         )
         self._delete(GroupMember, gone)
         return failures
 
     def addDistributionGroupManager(self, task, items):  # noqa: N802
-        self._wait()
         group = self._group(task)
         failures, ok = self._split(items)
-        live = set(group.managers.values_list("account_id", flat=True))
-        new = [GroupManager(group=group, account=i.account) for i in ok if i.account_id not in live]
-        with transaction.atomic():
-            record_bulk(GroupManager, GroupManager.objects.bulk_create(new, batch_size=1000), "+")
+        with transaction.atomic(savepoint=False):
+            added = self._insert_missing(GroupManager, group, ok, ["account_id"])
+            record_rows(GroupManager, added, "+")
         return failures
 
     def deleteDistributionGroupManager(self, task, items):  # noqa: N802
-        self._wait()
         group = self._group(task)
         failures, ok = self._split(items)
-        self._delete(GroupManager, group.managers.filter(account__in=[i.account_id for i in ok]))
+        self._delete(GroupManager, group.managers.filter(account__in=self._ids(ok, "account_id")))
         return failures
 
     # --- delegations -------------------------------------------------------------------------
     def _grant(self, task, items, kind):
-        self._wait()
         group = self._group(task)
         failures, ok = self._split(items)
         holding_other = set(
@@ -160,7 +205,7 @@ class DatabaseBackend(ProvisioningBackend):
                 )
         holding = set(group.delegations.filter(kind=kind).values_list("account_id", flat=True))
         new = [
-            Delegation(group=group, account=i.account, kind=kind)
+            Delegation(group=group, account_id=i.account_id, kind=kind)
             for i in ok
             if i.account_id not in holding_other and i.account_id not in holding
         ]
@@ -169,10 +214,9 @@ class DatabaseBackend(ProvisioningBackend):
         return failures
 
     def _revoke(self, task, items, kind):
-        self._wait()
         group = self._group(task)
         failures, ok = self._split(items)
-        gone = group.delegations.filter(kind=kind, account__in=[i.account_id for i in ok])
+        gone = group.delegations.filter(kind=kind, account__in=self._ids(ok, "account_id"))
         self._delete(Delegation, gone)
         return failures
 
@@ -190,7 +234,6 @@ class DatabaseBackend(ProvisioningBackend):
 
     # --- aliases -------------------------------------------------------------------------------
     def addDistributionGroupAlias(self, task, items):  # noqa: N802
-        self._wait()
         self._group(task)
         failures, ok = self._split(items)
         for alias in Alias.objects.filter(
@@ -201,7 +244,6 @@ class DatabaseBackend(ProvisioningBackend):
         return failures
 
     def deleteDistributionGroupAlias(self, task, items):  # noqa: N802
-        self._wait()
         self._group(task)
         failures, ok = self._split(items)
         with transaction.atomic():
