@@ -21,7 +21,7 @@ from functools import cache
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -109,10 +109,24 @@ def execute(task_id: int) -> None:
 DATABASE_LOST = (OperationalError, InterfaceError)
 
 
+# A big task is applied this many items at a time, each chunk committed with its items
+# marked done, so that its progress shows ("n / N") and a retry starts where it stopped.
+CHUNK = 500
+
+
 def _run(task_id: int, token: uuid.UUID) -> None:
-    task = Task.objects.select_related(
-        "group__address__domain", "reserved_address__domain", "requested_by"
-    ).get(pk=task_id)
+    not_done = TaskItem.objects.filter(task=OuterRef("pk")).exclude(status=TaskItem.Status.DONE)
+    task = (
+        Task.objects.select_related(
+            "group__address__domain", "reserved_address__domain", "requested_by"
+        )
+        .annotate(
+            pending_items=Subquery(
+                not_done.order_by().values("task").annotate(n=Count("*")).values("n")
+            )
+        )  # fmt: skip
+        .get(pk=task_id)
+    )
     # Messages are stored as text: write them in the product's reference language. Every
     # change is recorded in the audit trail as made for the customer who asked, by this task.
     with override(settings.LANGUAGE_CODE), on_behalf_of(task.requested_by, task_reason(task)):
@@ -120,8 +134,10 @@ def _run(task_id: int, token: uuid.UUID) -> None:
             # What the backend writes to the database and the task's outcome are one
             # transaction, one commit: a task that fails as a whole leaves nothing behind.
             get_backend().prepare(task)
+            failures = _apply_in_chunks(task) if (task.pending_items or 0) > CHUNK else {}
             with transaction.atomic():
-                _record(task, token, _apply(task), "")
+                failures |= _apply(task, skip=failures)
+                _record(task, token, failures, "")
             return
         except BackendError as exc:
             failures, task_error = {}, str(exc)
@@ -198,18 +214,46 @@ def _wake_later_if_early(task_id: int) -> None:
         enqueue([task_id], countdown=(run_after - timezone.now()).total_seconds())
 
 
-def _apply(task: Task) -> dict[int, str]:
-    """Apply the task's items not yet done. Returns item id -> error for the failed ones."""
+def _apply(task: Task, skip=()) -> dict[int, str]:
+    """Apply the task's items not yet done (but those in `skip`, failed in an earlier
+    chunk). Returns item id -> error for the failed ones."""
     backend = get_backend()
     method = getattr(backend, task.function)
     # Lazy: read only by a backend that iterates them (the built-in one writes from the
     # item rows in SQL and does not).
     items = TaskItem.objects.filter(task_id=task.pk).exclude(status=TaskItem.Status.DONE)
+    if skip:
+        items = items.exclude(pk__in=list(skip))
     items = items.select_related(*backend.item_related)
     if task.function in GROUP_FUNCTIONS:
         method(task)
         return {}
     return method(task, items) or {}
+
+
+def _apply_in_chunks(task: Task) -> dict[int, str]:
+    """Apply all but the last CHUNK items of a big task, one committed chunk at a time;
+    the last chunk goes with the outcome. Returns item id -> error for the failed ones."""
+    backend = get_backend()
+    method = getattr(backend, task.function)
+    pending = TaskItem.objects.filter(task_id=task.pk).exclude(status=TaskItem.Status.DONE)
+    failures: dict[int, str] = {}
+    left = task.pending_items
+    while left > CHUNK:
+        ids = list(
+            pending.exclude(pk__in=list(failures))
+            .order_by("pk")
+            .values_list("pk", flat=True)[:CHUNK]
+        )
+        with transaction.atomic():
+            items = TaskItem.objects.filter(pk__in=ids).select_related(*backend.item_related)
+            failed = method(task, items) or {}
+            TaskItem.objects.filter(pk__in=ids).exclude(pk__in=list(failed)).update(
+                status=TaskItem.Status.DONE, error="", finished_at=timezone.now()
+            )
+        failures |= failed
+        left -= len(ids)
+    return failures
 
 
 def _record(task: Task, token, failures: dict[int, str], task_error: str) -> None:

@@ -46,6 +46,18 @@ class GroupQuerySet(models.QuerySet):
             last_task_status=Subquery(tasks.order_by("-pk").values("status")[:1]),
         )
 
+    def with_progress(self):
+        """The running task's progress ("n / N"), for the rows of a page."""
+        from .task import Task, item_counts
+
+        running = Task.objects.filter(group=OuterRef("pk"), status=Task.Status.DOING)
+        running = running.order_by("pk")
+        done, total = item_counts("pk")
+        return self.annotate(
+            progress_done=Subquery(running.annotate(n=done).values("n")[:1]),
+            progress_total=Subquery(running.annotate(n=total).values("n")[:1]),
+        )
+
 
 class Group(models.Model):
     class State(models.TextChoices):
@@ -147,6 +159,14 @@ class Group(models.Model):
         if state == cls.State.OK and has_pending_task:
             return "pending"
         return state
+
+    @property
+    def progress(self) -> tuple[int, int] | None:
+        """(items done, items) of its running task when it is a big one (needs
+        with_overview())."""
+        from .task import progress
+
+        return progress(getattr(self, "progress_done", None), getattr(self, "progress_total", None))
 
     @property
     def is_settled(self) -> bool:

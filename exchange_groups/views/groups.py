@@ -38,7 +38,7 @@ def group_list(request, service):
         groups,
         request.GET.get("page"),
         PAGE_SIZE,
-        lambda ids: Group.objects.with_overview().filter(pk__in=ids),
+        lambda ids: Group.objects.with_overview().with_progress().filter(pk__in=ids),
     )
     context = {"service": service, "tab": "groups", "page": page, "q": q}
     return render_region(request, "exchange_groups/group_list.html", "table", context)
@@ -50,7 +50,7 @@ def group_row(request, service, group):
     """One row of the list, polled by htmx while the group has work in progress. A group
     that no longer exists (its deletion is done) answers empty, and htmx removes the row."""
     service = access.service_for(request, service)
-    found = Group.objects.with_overview().filter(service=service, pk=group).first()
+    found = Group.objects.with_overview().with_progress().filter(service=service, pk=group).first()
     if not request.htmx:
         return redirect("panel:groups", service=service.name)
     if found is None:

@@ -20,7 +20,7 @@ def task_list(request, service):
     """Recent tasks, newest first. The table polls itself while a task is pending."""
     service = access.service_for(request, service)
     status = request.GET.get("status", "")
-    tasks = Task.objects.filter(service=service).order_by("-created_at", "-pk")
+    tasks = Task.objects.filter(service=service).with_progress().order_by("-created_at", "-pk")
     if status in Task.Status.values:
         tasks = tasks.filter(status=status)
     else:
