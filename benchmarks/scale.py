@@ -12,6 +12,7 @@ same broker and worker concurrency. It asserts nothing; the README keeps its tab
 """
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -27,6 +28,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--reuse", action="store_true", help="keep the data of a previous run")
     parser.add_argument("--only", default="data,pages,files,engine,workers")
+    parser.add_argument("--round-trips", type=int, default=200)
+    parser.add_argument("--batch", type=int, default=1000, help="tasks per throughput batch")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     parts = args.only.split(",")
@@ -36,6 +39,7 @@ def main() -> None:
 
         if not args.reuse:
             print(f"data: generated in {data.generate(sizes):.1f} s", flush=True)
+        print(f"load average at start: {os.getloadavg()[0]:.1f} (2 cores)", flush=True)
         table = harness.Table("what", "median", "baseline", "ratio", "queries")
         if "pages" in parts:
             pages.measure(table, sizes, args.rounds)
@@ -44,7 +48,8 @@ def main() -> None:
         if "engine" in parts:
             engine_paths.measure(table, max(sizes))
         if "workers" in parts:
-            workers.measure(table, redis_url, max(sizes))
+            workers.measure(table, redis_url, max(sizes), args.round_trips, args.batch)
+        print(f"load average at the end: {os.getloadavg()[0]:.1f}")
         print()
         print(table.markdown())
 
