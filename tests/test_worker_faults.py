@@ -107,9 +107,7 @@ def test_no_change_is_lost_through_crashes_and_cut_connections(worker, service, 
             worker.kill()
             cut_database_connections()
     worker.start(**env)
-    wait_for(
-        lambda: not Task.objects.exclude(status="done").exists(), timeout=60, what="all done"
-    )
+    wait_for(lambda: not Task.objects.exclude(status="done").exists(), timeout=60, what="all done")
     for group in groups:
         live = GroupMember.objects.filter(group=group)
         assert live.count() == members
