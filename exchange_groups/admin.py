@@ -63,6 +63,9 @@ class SupportAdmin(SimpleHistoryAdmin):
     """Shared by every model: the history button, and customers listed without a query per
     row (services are prefetched with their customers)."""
 
+    # "x results (N total)" counts the whole table on every list: a million memberships.
+    show_full_result_count = False
+
     @admin.display(description=_("customers"))
     def customers(self, obj):
         service = obj if isinstance(obj, ExchangeService) else obj.service
@@ -342,6 +345,7 @@ class AliasAdmin(GroupPartAdmin):
 
 @admin.register(Task)
 class TaskAdmin(admin.ModelAdmin):
+    show_full_result_count = False  # no count of every task on each list
     list_display = [
         "pk",
         "function_label",

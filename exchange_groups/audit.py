@@ -80,3 +80,41 @@ def record_bulk(model, objs, history_type: str) -> None:
         ],
         batch_size=1000,
     )
+
+
+def record_rows(model, rows, history_type: str) -> None:
+    """History rows for the rows of `model` (a list of ids, or a queryset of them) as they
+    are in the database, written by INSERT ... SELECT: no Python object per row (10,000
+    members at once)."""
+    from django.db import connection
+    from django.db.models import QuerySet
+
+    if isinstance(rows, QuerySet):
+        sql, params = rows.order_by().values("pk").query.sql_with_params()
+        chunks = [(sql, list(params))]
+    else:
+        ids = list(rows)
+        chunks = [
+            (", ".join(["%s"] * len(ids[n : n + 5000])), ids[n : n + 5000])
+            for n in range(0, len(ids), 5000)
+        ]
+    context = HistoricalRecords.context
+    request = getattr(context, "request", None)
+    user = getattr(request, "user", None)
+    user_id = user.pk if user is not None and user.is_authenticated else None
+    history = model.history.model
+    q = connection.ops.quote_name
+    tracked = [field.column for field in history.tracked_fields]
+    columns = [*tracked, "history_date", "history_type", "history_user_id",
+               "history_change_reason"]  # fmt: skip
+    extra = {f.column for f in history._meta.concrete_fields} - {*columns, "history_id"}
+    assert not extra, f"history columns not filled: {extra}"
+    reason = getattr(context, "audit_reason", None)
+    with connection.cursor() as cursor:
+        for where, params in chunks:
+            cursor.execute(
+                f"INSERT INTO {q(history._meta.db_table)} ({', '.join(map(q, columns))}) "
+                f"SELECT {', '.join(map(q, tracked))}, %s, %s, %s, %s "
+                f"FROM {q(model._meta.db_table)} WHERE {q(model._meta.pk.column)} IN ({where})",
+                [timezone.now(), history_type, user_id, reason, *params],
+            )

@@ -21,7 +21,7 @@ from functools import cache
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -73,9 +73,14 @@ def claim(task_id: int) -> uuid.UUID | None:
     earlier_pending = Task.objects.filter(
         group_id=OuterRef("group_id"), pk__lt=OuterRef("pk"), status__in=Task.PENDING
     )
+    # A change to a group that is not created yet (its creation failed and awaits a
+    # retry) stays scheduled: it is woken when the creation is done. Said in the same
+    # UPDATE, so that a task costs no query of its own for it.
+    creating = Exists(Group.objects.filter(pk=OuterRef("group_id"), state=Group.State.CREATING))
     won = (
         Task.objects.filter(pk=task_id, status=Status.TODO, run_after__lte=now)
         .filter(~Exists(earlier_pending))
+        .filter(Q(function=Task.Function.ADD_GROUP) | ~creating)
         .update(
             status=Status.DOING,
             claim=token,
@@ -88,8 +93,6 @@ def claim(task_id: int) -> uuid.UUID | None:
 
 
 def execute(task_id: int) -> None:
-    if _waits_for_creation(task_id):
-        return
     token = claim(task_id)
     if token is None:
         _wake_later_if_early(task_id)
@@ -107,33 +110,57 @@ def execute(task_id: int) -> None:
 DATABASE_LOST = (OperationalError, InterfaceError)
 
 
+# A big task is applied this many items at a time, each chunk committed with its items
+# marked done, so that its progress shows ("n / N") and a retry starts where it stopped.
+CHUNK = 500
+
+
 def _run(task_id: int, token: uuid.UUID) -> None:
-    task = Task.objects.select_related(
-        "group__address__domain", "reserved_address__domain", "requested_by"
-    ).get(pk=task_id)
+    not_done = TaskItem.objects.filter(task=OuterRef("pk")).exclude(status=TaskItem.Status.DONE)
+    task = (
+        Task.objects.select_related(
+            "group__address__domain", "reserved_address__domain", "requested_by"
+        )
+        .annotate(
+            pending_items=Subquery(
+                not_done.order_by().values("task").annotate(n=Count("*")).values("n")
+            )
+        )  # fmt: skip
+        .get(pk=task_id)
+    )
     # Error reasons are stored as message ids (translated when shown) and as text in the
     # product's reference language. Every change is recorded in the audit trail as made
     # for the customer who asked, by this task.
     with override(settings.LANGUAGE_CODE), on_behalf_of(task.requested_by, task_reason(task)):
         try:
-            failures, task_error = _apply_untranslated(task)
+            # What the backend writes to the database and the task's outcome are one
+            # transaction, one commit: a task that fails as a whole leaves nothing behind
+            # (but the chunks of a big task already committed, which a retry skips).
+            _apply_untranslated(get_backend().prepare, task)
+            failures = {}
+            if (task.pending_items or 0) > CHUNK:
+                failures = _apply_untranslated(_apply_in_chunks, task)
+            with transaction.atomic():
+                failures |= _apply_untranslated(_apply, task, failures)
+                _record(task, token, failures, None)
+            return
+        except BackendError as exc:
+            failures, task_error = {}, [reasons.part(str(exc))]
         except DATABASE_LOST:
             raise
         except Exception:
             log.exception("Task %s failed", task_id)
             internal = gettext_noop("An internal error occurred; support has been told.")
             failures, task_error = {}, [reasons.part(internal)]
-        _record(task, token, failures, task_error)
+        with transaction.atomic():
+            _record(task, token, failures, task_error)
 
 
-def _apply_untranslated(task: Task):
-    """Apply with translations off, so that the backend's messages come out as message
-    ids. Returns the failed items {id: message id} and the task's error (parts or None)."""
+def _apply_untranslated(apply, *args):
+    """Call the backend with translations off, so that its messages (the failed items'
+    reasons, a BackendError's) come out as message ids."""
     with override(None):
-        try:
-            return _apply(task), None
-        except BackendError as exc:
-            return {}, [reasons.part(str(exc))]
+        return apply(*args)
 
 
 def _release(task_id: int, token: uuid.UUID) -> None:
@@ -188,16 +215,6 @@ class _Heartbeat:
             connection.close()  # this thread's own connection
 
 
-def _waits_for_creation(task_id: int) -> bool:
-    """A change to a group that is not created yet (its creation failed and awaits a retry)
-    stays scheduled: it is woken when the creation is done."""
-    return (
-        Task.objects.filter(pk=task_id, status=Status.TODO, group__state=Group.State.CREATING)
-        .exclude(function=Task.Function.ADD_GROUP)
-        .exists()
-    )
-
-
 def _wake_later_if_early(task_id: int) -> None:
     """A message that arrives before the task's backoff is over (clocks differ a little
     between machines) is sent again for the right time instead of waiting for the sweep."""
@@ -210,23 +227,53 @@ def _wake_later_if_early(task_id: int) -> None:
         enqueue([task_id], countdown=(run_after - timezone.now()).total_seconds())
 
 
-def _apply(task: Task) -> dict[int, str]:
-    """Apply the task's items not yet done. Returns item id -> error for the failed ones."""
+def _apply(task: Task, skip=()) -> dict[int, str]:
+    """Apply the task's items not yet done (but those in `skip`, failed in an earlier
+    chunk). Returns item id -> error for the failed ones."""
     backend = get_backend()
     method = getattr(backend, task.function)
-    items = list(
-        task.items.exclude(status=TaskItem.Status.DONE).select_related(
-            "account__address__domain", "contact", "alias__address__domain"
-        )
-    )
+    # Lazy: read only by a backend that iterates them (the built-in one writes from the
+    # item rows in SQL and does not).
+    items = TaskItem.objects.filter(task_id=task.pk).exclude(status=TaskItem.Status.DONE)
+    if skip:
+        items = items.exclude(pk__in=list(skip))
+    items = items.select_related(*backend.item_related)
     if task.function in GROUP_FUNCTIONS:
         method(task)
         return {}
     return method(task, items) or {}
 
 
+def _apply_in_chunks(task: Task) -> dict[int, str]:
+    """Apply all but the last CHUNK items of a big task, one committed chunk at a time;
+    the last chunk goes with the outcome. Returns item id -> error for the failed ones."""
+    backend = get_backend()
+    method = getattr(backend, task.function)
+    pending = TaskItem.objects.filter(task_id=task.pk).exclude(status=TaskItem.Status.DONE)
+    failures: dict[int, str] = {}
+    left = task.pending_items
+    while left > CHUNK:
+        ids = list(
+            pending.exclude(pk__in=list(failures))
+            .order_by("pk")
+            .values_list("pk", flat=True)[:CHUNK]
+        )
+        with transaction.atomic():
+            items = TaskItem.objects.filter(pk__in=ids).select_related(*backend.item_related)
+            failed = method(task, items) or {}
+            TaskItem.objects.filter(pk__in=ids).exclude(pk__in=list(failed)).update(
+                status=TaskItem.Status.DONE, error="", finished_at=timezone.now()
+            )
+        failures |= failed
+        left -= len(ids)
+    return failures
+
+
 def _record(task: Task, token, failures: dict[int, str], task_error: list | None) -> None:
     now = timezone.now()
+    if not failures and not task_error:
+        _record_done(task, token, now)
+        return
     with transaction.atomic():
         # Only the holder of the claim records: a worker whose lease expired and whose task
         # was taken over by another leaves the outcome to that one.
@@ -282,6 +329,40 @@ def _record(task: Task, token, failures: dict[int, str], task_error: list | None
             lease_expires_at=None,
         )
         _after_final(task, done=False)
+
+
+def _record_done(task: Task, token, now) -> None:
+    """The outcome of a task fully applied, in two statements: the task done (only by the
+    holder of the claim), returning the group's next task to wake; then its items done."""
+    q = connection.ops.quote_name
+    table = q(Task._meta.db_table)
+    field = Task._meta.get_field
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, finished_at = %s, error = '', claim = NULL, "
+            f"lease_expires_at = NULL WHERE id = %s AND claim = %s AND status = %s "
+            f"RETURNING (SELECT MIN(n.id) FROM {table} n "
+            f"WHERE n.group_id = {table}.group_id AND n.status = %s)",
+            [
+                Status.DONE,
+                field("finished_at").get_db_prep_value(now, connection),
+                task.pk,
+                field("claim").get_db_prep_value(token, connection),
+                Status.DOING,
+                Status.TODO,
+            ],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        # A worker whose lease expired and whose task was taken over by another leaves the
+        # outcome to that one.
+        log.warning("Task %s: claim lost before recording, outcome discarded", task.pk)
+        return
+    TaskItem.objects.filter(task_id=task.pk).exclude(status=TaskItem.Status.DONE).update(
+        status=TaskItem.Status.DONE, error="", finished_at=now
+    )
+    if row[0]:
+        transaction.on_commit(lambda: enqueue([row[0]]))
 
 
 def _failure_summary(task: Task, failures: dict[int, str]) -> list[dict]:

@@ -15,11 +15,19 @@ class ProvisioningBackend(ABC):
     idempotent: the engine applies a task again after a worker died or a retry.
 
     Group-level functions (add/set/delete the group) take the task and raise BackendError
-    on failure. Item functions take the task and the items still to apply, and return
-    {item id: message} for the items that failed (empty when all were applied).
+    on failure. Item functions take the task and the items still to apply (a lazy
+    queryset of TaskItem: read only if iterated), and return {item id: message} for the
+    items that failed (empty when all were applied). The engine calls them inside the
+    transaction that records the outcome: use transaction.atomic(savepoint=False).
     """
 
     item_failed_message = _("The Exchange platform could not apply this change.")
+    # What the engine reads with each item, for a backend that uses the objects.
+    item_related = ("account__address__domain", "contact", "alias__address__domain")
+
+    def prepare(self, task) -> None:  # noqa: B027 (optional hook, nothing by default)
+        """Called before the transaction of the task's outcome opens: slow work that
+        writes nothing to the database (waiting, connecting) goes here."""
 
     @abstractmethod
     def addDistributionGroup(self, task):  # noqa: N802 (the OVHcloud function names)

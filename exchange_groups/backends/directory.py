@@ -10,6 +10,12 @@ task's values go in one modify, whatever their number; existence checks are one 
 search. An item that cannot be applied (its account was deleted in the directory) fails
 alone, with a message for the customer. A directory that does not answer fails the whole
 task with "could not be reached": the engine retries it with backoff.
+
+The engine calls each method inside the database transaction that records the task's
+outcome, so the directory is written before that transaction commits. A rollback after
+the directory took the change (the database lost at commit, a crash) leaves the task
+pending, as a crash between the two always could: it is applied again, and the
+idempotent writes above bring the directory to the same state before the panel records it.
 """
 
 import logging
@@ -33,11 +39,14 @@ class DirectoryBackend(ProvisioningBackend):
         # for real. The delay still shows the asynchronous flow in a local run.
         self.delay = delay
 
+    def prepare(self, task):
+        """The delay, before the engine's transaction opens: a waiting task holds no lock."""
+        if self.delay > 0:
+            time.sleep(self.delay)
+
     # --- the connection -------------------------------------------------------------------
     @contextmanager
     def _directory(self):
-        if self.delay > 0:
-            time.sleep(self.delay)
         try:
             with tree.connection() as conn:
                 yield conn

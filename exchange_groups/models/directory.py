@@ -5,6 +5,7 @@ import re
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
@@ -56,6 +57,18 @@ class Address(models.Model):
         constraints = [
             models.UniqueConstraint(
                 Lower("local_part"), "domain", name="address_unique_on_platform"
+            ),
+        ]
+        # The lists (groups, accounts, the member pickers) are ordered by local part: a
+        # page walks these indexes instead of sorting every address of the service.
+        indexes = [
+            models.Index(
+                fields=["local_part"], condition=Q(kind="account"), name="account_address_order"
+            ),
+            models.Index(
+                fields=["domain", "local_part"],
+                condition=Q(kind="account"),
+                name="account_address_domain_order",
             ),
         ]
 

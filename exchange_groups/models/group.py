@@ -49,6 +49,18 @@ class GroupQuerySet(models.QuerySet):
             has_drift=Exists(Drift.objects.filter(group=OuterRef("pk"))),
         )
 
+    def with_progress(self):
+        """The running task's progress ("n / N"), for the rows of a page."""
+        from .task import Task, item_counts
+
+        running = Task.objects.filter(group=OuterRef("pk"), status=Task.Status.DOING)
+        running = running.order_by("pk")
+        done, total = item_counts("pk")
+        return self.annotate(
+            progress_done=Subquery(running.annotate(n=done).values("n")[:1]),
+            progress_total=Subquery(running.annotate(n=total).values("n")[:1]),
+        )
+
 
 class Group(models.Model):
     class State(models.TextChoices):
@@ -147,11 +159,28 @@ class Group(models.Model):
     def status(self) -> str:
         """The status the customer reads, from the state and the tasks (needs
         with_overview()): creating, deleting, suspended..., pending, error or ok."""
-        if getattr(self, "last_task_status", None) == "error" and not self.has_pending_task:
+        return self.status_of(
+            self.state,
+            getattr(self, "has_pending_task", False),
+            getattr(self, "last_task_status", None),
+        )
+
+    @classmethod
+    def status_of(cls, state: str, has_pending_task: bool, last_task_status: str | None) -> str:
+        """The rule behind `status`, for rows read as values (the CSV export)."""
+        if last_task_status == "error" and not has_pending_task:
             return "error"
-        if self.state == self.State.OK and getattr(self, "has_pending_task", False):
+        if state == cls.State.OK and has_pending_task:
             return "pending"
-        return self.state
+        return state
+
+    @property
+    def progress(self) -> tuple[int, int] | None:
+        """(items done, items) of its running task when it is a big one (needs
+        with_overview())."""
+        from .task import progress
+
+        return progress(getattr(self, "progress_done", None), getattr(self, "progress_total", None))
 
     @property
     def differs_from_platform(self) -> bool:

@@ -2,12 +2,45 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Case, Count, IntegerField, OuterRef, Q, Subquery, When
 from django.utils.translation import gettext_lazy as _
 
 from .. import reasons
 from .directory import Account, Address, ExternalContact
 from .group import Alias, Group
 from .service import ExchangeService
+
+# A running task with more items than this shows its progress, "n / N".
+PROGRESS_MIN_ITEMS = 200
+
+
+def item_counts(task_ref: str = "pk") -> tuple[Subquery, Subquery]:
+    """(items done, items) of the task `task_ref` points to, as correlated counts."""
+    items = TaskItem.objects.filter(task=OuterRef(task_ref)).order_by().values("task")
+    done = items.filter(status=TaskItem.Status.DONE).annotate(n=Count("*")).values("n")
+    total = items.annotate(n=Count("*")).values("n")
+    return (
+        Subquery(done, output_field=IntegerField()),
+        Subquery(total, output_field=IntegerField()),
+    )
+
+
+class TaskQuerySet(models.QuerySet):
+    def with_progress(self):
+        """Items done and items, counted for the running tasks only (the others cost
+        nothing: CASE does not run the count)."""
+        done, total = item_counts()
+        doing = Q(status=Task.Status.DOING)
+        return self.annotate(
+            items_done=Case(When(doing, then=done)), items_total=Case(When(doing, then=total))
+        )
+
+
+def progress(done, total) -> tuple[int, int] | None:
+    """(done, total) when worth showing: a running task with more than a few hundred items."""
+    if total is not None and total > PROGRESS_MIN_ITEMS:
+        return (done or 0, total)
+    return None
 
 
 class Task(models.Model):
@@ -91,6 +124,8 @@ class Task(models.Model):
     claim = models.UUIDField(null=True, blank=True, editable=False)
     lease_expires_at = models.DateTimeField(_("lease expires"), null=True, blank=True)
 
+    objects = TaskQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("task")
@@ -98,7 +133,8 @@ class Task(models.Model):
         permissions = [("operate_task", _("Can retry, cancel and send again tasks"))]
         indexes = [
             models.Index(fields=["group", "status"], name="task_group_status"),
-            models.Index(fields=["service", "-created_at"], name="task_service_recent"),
+            # Recent tasks, newest first: the id breaks ties, so the page is read in order.
+            models.Index(fields=["service", "-created_at", "-id"], name="task_service_recent"),
         ]
 
     def __str__(self):
@@ -111,6 +147,11 @@ class Task(models.Model):
         if not self.error:
             return ""
         return reasons.render(self.error_detail) if self.error_detail else self.error
+
+    @property
+    def progress(self) -> tuple[int, int] | None:
+        """(items done, items) while it runs, for a big task (needs with_progress())."""
+        return progress(getattr(self, "items_done", None), getattr(self, "items_total", None))
 
     @property
     def can_retry(self) -> bool:

@@ -4,6 +4,9 @@ from collections.abc import Iterable
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F as F_
+from django.db.models import Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -190,6 +193,28 @@ def _resolve(queryset, ids: Iterable, field: str, errors: Errors, unknown_messag
     return found
 
 
+def _refs(service, ids, field, errors, kind: str) -> list[tuple[str, int, str]]:
+    """Like _accounts/_contacts, as (kind, id, address) tuples read as plain values: a
+    request naming 10,000 members builds no model object for them."""
+    if kind == "account":
+        rows = Account.objects.filter(service=service).annotate(
+            label=Concat("address__local_part", Value("@"), "address__domain__name")
+        )
+        message = _("Choose accounts of this service.")
+    else:
+        rows = ExternalContact.objects.filter(service=service).annotate(label=F_("email"))
+        message = _("Choose external contacts of this service.")
+    try:
+        wanted = {int(pk) for pk in ids}
+    except (TypeError, ValueError):
+        errors.add(field, message)
+        return []
+    found = list(rows.filter(pk__in=wanted).values_list("pk", "label")) if wanted else []
+    if len(found) != len(wanted):
+        errors.add(field, message)
+    return [(kind, pk, label) for pk, label in found]
+
+
 def _accounts(service, ids, field, errors):
     return _resolve(
         Account.objects.filter(service=service).select_related("address__domain"),
@@ -252,7 +277,10 @@ def _names(objects) -> str:
     return shown + (_(" and %(count)d more") % {"count": len(names) - 5} if len(names) > 5 else "")
 
 
-def _new_task(group, function, user, *, params=None, items=(), reserved_address=None) -> Task:
+def _new_task(
+    group, function, user, *, params=None, items=(), refs=(), reserved_address=None
+) -> Task:
+    """The task and its items: `items` objects, or `refs` (kind, id, label) tuples."""
     task = Task.objects.create(
         service_id=group.service_id,
         group=group,
@@ -271,8 +299,9 @@ def _new_task(group, function, user, *, params=None, items=(), reserved_address=
                 **{_item_field(obj): obj},
             )
             for obj in items
-        ],
-        batch_size=1000,
+        ]
+        + [TaskItem(task=task, label=label, **{f"{kind}_id": pk}) for kind, pk, label in refs],
+        batch_size=2000,
     )
     return task
 

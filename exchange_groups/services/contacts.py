@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Value
-from django.db.models.functions import Concat, Lower
+from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from ..models import Account, Address, Domain, ExchangeService, ExternalContact, Group, Task
@@ -105,31 +104,42 @@ def preview_import(group: Group, addresses: list[str]) -> ImportPreview:
         wanted.append((text, key))
 
     keys = [key for _text, key in wanted]
+    # Looked up by (lower(local part), domain): the unique index of addresses answers
+    # 20,000 lines in one pass, where matching a computed "local@domain" reads them all.
+    locals_ = {key.rsplit("@", 1)[0] for key in keys}
+    domains = {d.name.lower(): d.pk for d in Domain.objects.filter(service=service)}
+    wanted_domains = {key.rsplit("@", 1)[1] for key in keys} & set(domains)
     accounts = {
-        a.full: a
+        f"{a.low}@{a.address.domain.name.lower()}": a
         for a in Account.objects.filter(service=service)
-        .annotate(full=Lower(Concat("address__local_part", Value("@"), "address__domain__name")))
-        .filter(full__in=keys)
+        .annotate(low=Lower("address__local_part"))
+        .filter(low__in=locals_, address__domain__in=[domains[d] for d in wanted_domains])
         .select_related("address__domain")
     }
     contacts = {
         c.email.lower(): c
         for c in ExternalContact.objects.filter(service=service)
         .annotate(low=Lower("email"))
-        .filter(low__in=keys)
+        .filter(low__in=[key for key in keys if key not in accounts])
     }
-    platform = {
-        a.full
-        for a in Address.objects.annotate(
-            full=Lower(Concat("local_part", Value("@"), "domain__name"))
-        ).filter(full__in=keys)
-    }
+    rest = [key for key in keys if key not in accounts and key not in contacts]
     # One query for the domains, not one per address (10,000 lines must preview in seconds).
     platform_domains = set(
         Domain.objects.annotate(low=Lower("name"))
-        .filter(low__in={key.rsplit("@", 1)[-1] for key in keys})
+        .filter(low__in={key.rsplit("@", 1)[-1] for key in rest})
         .values_list("low", flat=True)
     )
+    platform = {
+        f"{low}@{domain}"
+        for low, domain in Address.objects.annotate(
+            low=Lower("local_part"), dom=Lower("domain__name")
+        )
+        .filter(
+            low__in={key.rsplit("@", 1)[0] for key in rest},
+            dom__in={key.rsplit("@", 1)[1] for key in rest} & platform_domains,
+        )
+        .values_list("low", "dom")
+    }
     members = expected_members(group)
     for text, key in wanted:
         if key in accounts:

@@ -23,6 +23,7 @@ from .common import (
     _contacts,
     _json_settings,
     _new_task,
+    _refs,
     _require_operational,
     _reserve_address,
     _send_on_commit,
@@ -80,13 +81,16 @@ def create_group(
     errors = Errors()
     cleaned = _clean_settings(settings, errors, GROUP_SETTINGS)
     domain = check_address(service, local_part, domain, errors)
-    accounts, contacts, managers = check_members(
-        service,
-        member_accounts=member_accounts,
-        member_contacts=member_contacts,
-        manager_accounts=manager_accounts,
-        errors=errors,
-    )
+    # Plain (kind, id, address) values: 10,000 members build no model object.
+    members = [
+        *_refs(service, member_accounts, "members", errors, "account"),
+        *_refs(service, member_contacts, "members", errors, "contact"),
+    ]
+    managers = _refs(service, manager_accounts, "managers", errors, "account")
+    if len(members) > group_rules.MAX_MEMBERS:
+        errors.add(
+            "members", _("A group has at most %(max)d members.") % {"max": group_rules.MAX_MEMBERS}
+        )
     errors.raise_if_any()
 
     with transaction.atomic():
@@ -95,10 +99,10 @@ def create_group(
             service=service, address=address, state=Group.State.CREATING, **cleaned
         )
         tasks = [_new_task(group, F.ADD_GROUP, user, params=_json_settings(cleaned))]
-        if accounts or contacts:
-            tasks.append(_new_task(group, F.ADD_MEMBER, user, items=[*accounts, *contacts]))
+        if members:
+            tasks.append(_new_task(group, F.ADD_MEMBER, user, refs=members))
         if managers:
-            tasks.append(_new_task(group, F.ADD_MANAGER, user, items=managers))
+            tasks.append(_new_task(group, F.ADD_MANAGER, user, refs=managers))
         _send_on_commit(*tasks)
     return group
 

@@ -1,7 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Q, Value
 from django.db.models.functions import Concat
 from django.http import HttpResponse
@@ -11,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import access, services
 from ..models import Group
+from ..paging import narrow_page
 from .rendering import render_region
 
 PAGE_SIZE = 20
@@ -30,8 +30,16 @@ def search_groups(queryset, q: str):
 def group_list(request, service):
     service = access.service_for(request, service)
     q = request.GET.get("q", "").strip()
-    groups = search_groups(Group.objects.with_overview().filter(service=service), q)
-    page = Paginator(groups, PAGE_SIZE).get_page(request.GET.get("page"))
+    groups = search_groups(Group.objects.filter(service=service), q).order_by(
+        "address__local_part", "pk"
+    )
+    # The counts and statuses are computed for the 20 groups shown, not for every group.
+    page = narrow_page(
+        groups,
+        request.GET.get("page"),
+        PAGE_SIZE,
+        lambda ids: Group.objects.with_overview().with_progress().filter(pk__in=ids),
+    )
     context = {"service": service, "tab": "groups", "page": page, "q": q}
     return render_region(request, "exchange_groups/group_list.html", "table", context)
 
@@ -42,7 +50,7 @@ def group_row(request, service, group):
     """One row of the list, polled by htmx while the group has work in progress. A group
     that no longer exists (its deletion is done) answers empty, and htmx removes the row."""
     service = access.service_for(request, service)
-    found = Group.objects.with_overview().filter(service=service, pk=group).first()
+    found = Group.objects.with_overview().with_progress().filter(service=service, pk=group).first()
     if not request.htmx:
         return redirect("panel:groups", service=service.name)
     if found is None:

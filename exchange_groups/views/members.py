@@ -5,15 +5,16 @@ confirm. Only the differences become tasks."""
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy  # class attributes: translated when shown
 from django.views import View
 
 from .. import access, services
+from ..paging import countless_page
 from ..queries import CONTACTS_ONLY, directory, managers_without_mail
-from .ticks import SessionTicks, ids, merge_ticks
+from .ticks import SessionTicks, ids, merge_ticks, ticked
 
 PAGE_SIZE = 20
 
@@ -36,14 +37,22 @@ class TickedGroupPage(LoginRequiredMixin, View):
         self.ticks = SessionTicks(request, f"{self.scope}:{self.group.pk}")
         return super().dispatch(request, *args, **kwargs)
 
-    # --- what a subclass defines: initial_ticks() -> {column: [key]}, plan(state) -> the
-    # service's plan, apply(state) -> writes the tasks. -----------------------------------
+    # --- what a subclass defines: initial_ticks() -> {column: [key]}, today's boxes;
+    # plan(state) -> the service's plan, apply(state) -> writes the tasks. ----------------
+
+    @cached_property
+    def base(self) -> dict:
+        """Today's boxes (live, with the pending changes): the session keeps only the
+        customer's differences from them."""
+        return {column: set(keys) for column, keys in self.initial_ticks().items()}
+
+    def ticked(self, state) -> dict:
+        return {column: ticked(state, self.base, column) for column in self.columns}
 
     # --- flow -------------------------------------------------------------------------------
     def get(self, request):
         token, state = self.ticks.start(
             {
-                **self.initial_ticks(),
                 "q": "",
                 # Every domain: the selection count then matches the boxes shown.
                 "domain": "",
@@ -58,7 +67,7 @@ class TickedGroupPage(LoginRequiredMixin, View):
         if state is None:  # expired or forged: start again from today's state
             messages.warning(request, _("This page had expired: here is the group as it is now."))
             return redirect(request.path)
-        state = merge_ticks(state, request.POST, self.columns)
+        state = merge_ticks(state, request.POST, self.columns, self.base)
         nav = request.POST.get("nav", "")
         if nav == "search":
             state.update(q=request.POST.get("q", "").strip(), domain=request.POST.get("domain", ""))
@@ -87,9 +96,10 @@ class TickedGroupPage(LoginRequiredMixin, View):
 
     def context(self, token, state, errors=(), plan=None):
         rows = directory(self.service, state["q"], state["domain"], self.accounts_only)
-        page = Paginator(rows, PAGE_SIZE).get_page(state["page"])
+        # Tens of thousands of accounts: no count, the page reads its own rows only.
+        page = countless_page(rows, state["page"], PAGE_SIZE)
         pending = services.pending_subjects(self.group)
-        ticked = {column: set(state.get(column, [])) for column in self.columns}
+        ticked = self.ticked(state)
         return {
             "service": self.service,
             "group": self.group,
@@ -130,15 +140,16 @@ class UsersPage(TickedGroupPage):
     def initial_ticks(self):
         members = services.expected_members(self.group)
         return {
-            "member": sorted(f"{kind}:{pk}" for kind, pk in members),
-            "manager": sorted(f"account:{pk}" for pk in services.expected_managers(self.group)),
+            "member": {f"{kind}:{pk}" for kind, pk in members},
+            "manager": {f"account:{pk}" for pk in services.expected_managers(self.group)},
         }
 
     def wanted(self, state):
+        ticked = self.ticked(state)
         return {
-            "member_accounts": ids(state["member"], "account"),
-            "member_contacts": ids(state["member"], "contact"),
-            "manager_accounts": ids(state["manager"], "account"),
+            "member_accounts": ids(ticked["member"], "account"),
+            "member_contacts": ids(ticked["member"], "contact"),
+            "manager_accounts": ids(ticked["manager"], "account"),
         }
 
     def managers_without_mail(self, ticked):
@@ -171,12 +182,13 @@ class DelegationsPage(TickedGroupPage):
     def initial_ticks(self):
         rights = services.expected_delegations(self.group)
         return {
-            column: sorted(f"account:{pk}" for pk, kind in rights.items() if kind == column)
+            column: {f"account:{pk}" for pk, kind in rights.items() if kind == column}
             for column in self.columns
         }
 
     def wanted(self, state):
-        return {column: ids(state[column], "account") for column in self.columns}
+        ticked = self.ticked(state)
+        return {column: ids(ticked[column], "account") for column in self.columns}
 
     def plan(self, state):
         return services.plan_delegations(self.group, **self.wanted(state))

@@ -1,11 +1,11 @@
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from .. import access
 from ..models import Account, ExchangeService, GroupMember
+from ..paging import narrow_page
 from .rendering import render_region
 
 
@@ -50,13 +50,23 @@ def accounts(request, service):
     service = access.service_for(request, service)
     q = request.GET.get("q", "").strip()
     memberships = GroupMember.objects.select_related("group__address__domain")
-    rows = (
-        Account.objects.filter(service=service)
-        .select_related("address__domain")
-        .prefetch_related(Prefetch("memberships", queryset=memberships))
+    rows = Account.objects.filter(service=service, address__kind="account").order_by(
+        "address__local_part", "pk"
     )
     if q:
         rows = rows.filter(Q(address__local_part__icontains=q) | Q(display_name__icontains=q))
-    page = Paginator(rows, 25).get_page(request.GET.get("page"))
+    # No count of tens of thousands of accounts: the page reads its own rows from the index
+    # (account_address_order), then their groups.
+    page = narrow_page(
+        rows,
+        request.GET.get("page"),
+        25,
+        lambda ids: (
+            Account.objects.filter(pk__in=ids)
+            .select_related("address__domain")
+            .prefetch_related(Prefetch("memberships", queryset=memberships))
+        ),
+        count=False,
+    )
     context = {"service": service, "tab": "accounts", "page": page, "q": q}
     return render_region(request, "exchange_groups/accounts.html", "table", context)
