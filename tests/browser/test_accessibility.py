@@ -15,14 +15,14 @@ from playwright.sync_api import Error as PlaywrightError
 from exchange_groups.management.commands import seed_demo
 from exchange_groups.models import Alias, ExchangeService, ExternalContact, Group
 
-from .a11y import DESKTOP, PHONE, new_context, overflow, violations
+from .a11y import DESKTOP, PHONE, new_context, overflow, settled, violations
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def demo(db):
-    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", any_database=True, stdout=io.StringIO())
     service = ExchangeService.objects.get(name=seed_demo.SERVICE)
     group = Group.objects.get(service=service, address__local_part="direction")
     return {
@@ -131,11 +131,6 @@ def support_pages(demo, language):
         ("admin-tasks", "/admin/exchange_groups/task/"),
         ("admin-task", f"/admin/exchange_groups/task/{task.pk}/change/"),
     ]
-
-
-def settled(page):
-    """Wait until htmx has no request in flight (the page's last swap is done)."""
-    page.wait_for_function("!document.querySelector('.htmx-request')")
 
 
 def check(page, pages, viewport) -> dict[str, list[str]]:

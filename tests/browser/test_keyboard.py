@@ -11,7 +11,7 @@ from exchange_groups import services
 from exchange_groups.models import Delegation, Group, Task
 
 from ..conftest import make_account
-from .a11y import DESKTOP, PHONE, new_context
+from .a11y import DESKTOP, PHONE, new_context, settled
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -61,10 +61,6 @@ def follow(page, key="Enter"):
     """Press a key that loads another page (a link, a form's button) and wait for it."""
     with page.expect_navigation():
         page.keyboard.press(key)
-
-
-def settled(page):
-    page.wait_for_function("!document.querySelector('.htmx-request')")
 
 
 def test_create_a_group_with_the_keyboard_alone(keyboard_page, service, domain, contacts):
