@@ -89,6 +89,12 @@ def customer_pages(demo, language):
         page.locator("form button.btn-primary").click()
         page.locator("#new-token").wait_for()
 
+    def sending_verdict(page):
+        page.goto(f"{g}/sending-test/")
+        page.locator("[name=external_address]").fill("quelqu.un@dehors.org")
+        page.locator("button[name=action][value=check]").click()
+        page.locator("#verdict").wait_for()
+
     def api_docs(page):
         page.goto("/api/1.0/docs/")
         page.locator(".opblock, .api-content").first.wait_for()
@@ -116,6 +122,8 @@ def customer_pages(demo, language):
         ("import-preview", import_preview),
         ("history", f"{g}/history/"),
         ("delete", f"{g}/delete/"),
+        ("sending-test", f"{g}/sending-test/"),
+        ("sending-verdict", sending_verdict),
         ("tasks", f"{s}/tasks/"),
         ("api-tokens", "/api-tokens/"),
         ("api-token-created", new_token),
