@@ -15,7 +15,20 @@ from slapdtest import SlapdObject
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT / "deploy" / "ldap" / "exchange-panel.ldif"
+ACCESS = ROOT / "deploy" / "ldap" / "access.ldif"
 BASE_DN = "dc=exchange,dc=local"
+# The bind DN and password that address books (mail clients) use: hidden entries are
+# invisible to it (deploy/ldap/access.ldif). A local run's and the tests' value only.
+ADDRESS_BOOK_RDN = "cn=address-book"
+ADDRESS_BOOK_PASSWORD = "carnet-2026"
+
+
+def access_rules(base_dn: str) -> str:
+    """The olcAccess lines of deploy/ldap/access.ldif, for this base DN."""
+    lines = [ln for ln in ACCESS.read_text().splitlines() if ln.startswith("olcAccess:")]
+    return "\n".join(lines).replace(BASE_DN, base_dn) + "\n"
+
+
 INSTALL_HINT = "slapd is not installed: as root, `apt-get install slapd ldap-utils`."
 
 
@@ -69,12 +82,25 @@ class EmbeddedSlapd(SlapdObject):
         if not reuse:
             self.add_base_entry()
 
+    def gen_config(self):
+        # The rules an operator installs (deploy/ldap/access.ldif), on the database's entry,
+        # which ends the configuration.
+        return super().gen_config() + access_rules(self.suffix)
+
     def add_base_entry(self):
         dc = self.suffix.split(",")[0].split("=", 1)[1]
         self.ldapadd(
             f"dn: {self.suffix}\nobjectClass: dcObject\nobjectClass: organization\n"
-            f"dc: {dc}\no: Exchange panel\n"
+            f"dc: {dc}\no: Exchange panel\n\n"
+            f"dn: {self.address_book_dn}\nobjectClass: organizationalRole\n"
+            f"objectClass: simpleSecurityObject\ncn: address-book\n"
+            f"userPassword: {ADDRESS_BOOK_PASSWORD}\n"
+            "description: address books bind as this entry; hidden entries are not shown\n"
         )
+
+    @property
+    def address_book_dn(self) -> str:
+        return f"{ADDRESS_BOOK_RDN},{self.suffix}"
 
     def stop(self):
         if self._proc is not None:

@@ -146,10 +146,14 @@ class Directory:
             self.server.resume()
 
     def wipe(self) -> None:
-        """Everything below the base entry removed, deepest first."""
+        """Everything below the base entry removed, deepest first (the address book's bind
+        entry, made with the server, stays)."""
         with directory_tree.connection(self.config) as conn:
             found = conn.search_s(self.base_dn, ldap.SCOPE_SUBTREE, attrlist=["1.1"])
-            dns = [dn for dn, _ in found if dn and not directory_tree.same_dn(dn, self.base_dn)]
+            kept = (self.base_dn, self.server.address_book_dn)
+            dns = [
+                dn for dn, _ in found if dn and not any(directory_tree.same_dn(dn, k) for k in kept)
+            ]
             for dn in sorted(dns, key=lambda dn: len(ldap.dn.str2dn(dn)), reverse=True):
                 conn.delete_s(dn)
 

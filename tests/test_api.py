@@ -194,7 +194,7 @@ def test_bad_tokens_are_limited_per_client_address(client, group, settings):
 def test_the_api_keeps_serving_when_redis_is_down(api, group, settings):
     """The rate limit cannot be counted: the API answers anyway, and a change asked for
     meanwhile is kept as a task for the workers."""
-    from .test_run_command import free_port
+    from .run_product import free_port
 
     dead = f"redis://127.0.0.1:{free_port()}/0"
     settings.CACHES = {

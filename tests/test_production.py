@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from .test_run_command import free_port
+from .run_product import free_port
 from .worker import test_database_url
 
 ROOT = Path(__file__).resolve().parent.parent

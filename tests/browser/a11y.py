@@ -5,6 +5,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.test import Client
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -68,3 +69,9 @@ def overflow(page, width: int) -> int:
         " document.body.scrollWidth) - width",
         width,
     )
+
+
+def settled(page):
+    """Wait until htmx has no request in flight (the page's last swap is done). A locator,
+    not wait_for_function: the pages' CSP allows no eval, which that would need."""
+    expect(page.locator(".htmx-request")).to_have_count(0)

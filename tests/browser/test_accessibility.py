@@ -11,20 +11,18 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import expect
 
 from exchange_groups.management.commands import seed_demo
 from exchange_groups.models import Alias, ExchangeService, ExternalContact, Group
 
-from .a11y import DESKTOP, PHONE, new_context, overflow, violations
+from .a11y import DESKTOP, PHONE, new_context, overflow, settled, violations
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def demo(db):
-    # The test database is named by DATABASE_URL in CI: the demo data is meant for it.
-    call_command("seed_demo", "--any-database", stdout=io.StringIO())
+    call_command("seed_demo", any_database=True, stdout=io.StringIO())
     service = ExchangeService.objects.get(name=seed_demo.SERVICE)
     group = Group.objects.get(service=service, address__local_part="direction")
     return {
@@ -91,6 +89,12 @@ def customer_pages(demo, language):
         page.locator("form button.btn-primary").click()
         page.locator("#new-token").wait_for()
 
+    def sending_verdict(page):
+        page.goto(f"{g}/sending-test/")
+        page.locator("[name=external_address]").fill("quelqu.un@dehors.org")
+        page.locator("button[name=action][value=check]").click()
+        page.locator("#verdict").wait_for()
+
     def api_docs(page):
         page.goto("/api/1.0/docs/")
         page.locator(".opblock, .api-content").first.wait_for()
@@ -118,6 +122,8 @@ def customer_pages(demo, language):
         ("import-preview", import_preview),
         ("history", f"{g}/history/"),
         ("delete", f"{g}/delete/"),
+        ("sending-test", f"{g}/sending-test/"),
+        ("sending-verdict", sending_verdict),
         ("tasks", f"{s}/tasks/"),
         ("api-tokens", "/api-tokens/"),
         ("api-token-created", new_token),
@@ -133,12 +139,6 @@ def support_pages(demo, language):
         ("admin-tasks", "/admin/exchange_groups/task/"),
         ("admin-task", f"/admin/exchange_groups/task/{task.pk}/change/"),
     ]
-
-
-def settled(page):
-    """Wait until htmx has no request in flight (the page's last swap is done). Polled
-    from Python: a string evaluated in the page is refused by the CSP (no eval)."""
-    expect(page.locator(".htmx-request")).to_have_count(0)
 
 
 def check(page, pages, viewport) -> dict[str, list[str]]:

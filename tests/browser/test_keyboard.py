@@ -11,7 +11,7 @@ from exchange_groups import services
 from exchange_groups.models import Delegation, Group, Task
 
 from ..conftest import make_account
-from .a11y import DESKTOP, PHONE, new_context
+from .a11y import DESKTOP, PHONE, new_context, settled
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -61,11 +61,6 @@ def follow(page, key="Enter"):
     """Press a key that loads another page (a link, a form's button) and wait for it."""
     with page.expect_navigation():
         page.keyboard.press(key)
-
-
-def settled(page):
-    # Polled from Python: a string evaluated in the page is refused by the CSP (no eval).
-    expect(page.locator(".htmx-request")).to_have_count(0)
 
 
 def test_create_a_group_with_the_keyboard_alone(keyboard_page, service, domain, contacts):
