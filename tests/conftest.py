@@ -97,3 +97,23 @@ def accounts(service, domain):
 @pytest.fixture
 def contacts(service):
     return [make_contact(service, f"friend{i}@partner.com") for i in range(3)]
+
+
+def make_group(service, user, local_part="team", *, finish_tasks=True, **settings):
+    """A group as the panel creates it, then made operational as the worker would leave it
+    (its creation task done unless finish_tasks=False)."""
+    from exchange_groups import services
+    from exchange_groups.models import Group, Task
+
+    settings.setdefault("domain", service.domains.first())
+    group = services.create_group(service, user=user, local_part=local_part, **settings)
+    Group.objects.filter(pk=group.pk).update(state="ok")
+    if finish_tasks:
+        Task.objects.filter(group=group).update(status="done")
+    return Group.objects.with_overview().get(pk=group.pk)
+
+
+@pytest.fixture
+def group(service, customer, domain):
+    """An operational group of the customer's service: team@example.fr."""
+    return make_group(service, customer)

@@ -2,7 +2,6 @@
 summary of what changes (old value, new value), then confirm."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -13,14 +12,9 @@ from ..forms import GroupEditForm
 from ..models import Group
 
 
-@login_required
+@access.customer_view(operational=True)
 @require_http_methods(["GET", "POST"])
 def configure_group(request, service, group):
-    service = access.service_for(request, service)
-    group = access.group_for(request, service, group)
-    if not group.is_operational:
-        messages.error(request, _("This group is not operational yet: wait until it is."))
-        return redirect("panel:groups", service=service.name)
     form = GroupEditForm(request.POST if request.method == "POST" else None, group=group)
     context = {"service": service, "group": group, "tab": "groups", "form": form}
     if request.method == "POST" and form.is_valid():

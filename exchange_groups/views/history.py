@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -41,11 +40,9 @@ class Entry:
     what: str
 
 
-@login_required
+@access.customer_view
 @require_GET
 def group_history(request, service, group):
-    service = access.service_for(request, service)
-    group = access.group_for(request, service, group)
     entries = _group_entries(group) + _part_entries(group)
     entries.sort(key=lambda e: e.when, reverse=True)
     page = Paginator(entries, 30).get_page(request.GET.get("page"))
