@@ -1,4 +1,5 @@
 import os
+import time
 import urllib.parse
 
 import pytest
@@ -97,6 +98,16 @@ def accounts(service, domain):
 @pytest.fixture
 def contacts(service):
     return [make_contact(service, f"friend{i}@partner.com") for i in range(3)]
+
+
+def wait_for(predicate, timeout=40, what="condition", interval=0.1, detail=lambda: ""):
+    """Until predicate() is true (its value is returned): every test waits on the state it
+    expects, never for a fixed time. `detail` says more when it times out (a log)."""
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}\n{detail()}"
+        time.sleep(interval)
+    return value
 
 
 def make_group(service, user, local_part="team", *, finish_tasks=True, **settings):
