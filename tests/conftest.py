@@ -126,5 +126,5 @@ def make_group(service, user, local_part="team", *, finish_tasks=True, **setting
 
 @pytest.fixture
 def group(service, customer, domain):
-    """An operational group of the customer's service: team@example.fr."""
-    return make_group(service, customer)
+    """An operational group of the customer's service: Team, team@example.fr."""
+    return make_group(service, customer, display_name="Team")

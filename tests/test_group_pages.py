@@ -22,12 +22,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def group(service, customer, domain, accounts, contacts):
-    group = services.create_group(
-        service, user=customer, local_part="team", domain=domain, display_name="Team"
-    )
-    Group.objects.filter(pk=group.pk).update(state="ok")
-    Task.objects.update(status="done")
+def group(group, accounts, contacts):
+    """The operational group of tests/conftest.py, with a member of each kind and a manager."""
     GroupMember.objects.create(group=group, account=accounts[0])
     GroupMember.objects.create(group=group, contact=contacts[0])
     GroupManager.objects.create(group=group, account=accounts[1])

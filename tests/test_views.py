@@ -7,7 +7,7 @@ from django.urls import reverse
 from exchange_groups import services
 from exchange_groups.models import Group, Task
 
-from .conftest import make_account
+from .conftest import make_account, make_group
 
 pytestmark = pytest.mark.django_db
 
@@ -16,16 +16,11 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 @pytest.fixture
 def group(service, customer, domain, accounts):
-    group = services.create_group(
-        service,
-        user=customer,
-        local_part="team",
-        domain=domain,
-        display_name="Team",
-        member_accounts=[a.pk for a in accounts[:2]],
+    """Operational, its creation task still to do (the tasks page shows it)."""
+    members = [a.pk for a in accounts[:2]]
+    return make_group(
+        service, customer, finish_tasks=False, display_name="Team", member_accounts=members
     )
-    Group.objects.filter(pk=group.pk).update(state="ok")
-    return Group.objects.with_overview().get(pk=group.pk)
 
 
 @pytest.fixture
