@@ -100,6 +100,10 @@ def contacts(service):
     return [make_contact(service, f"friend{i}@partner.com") for i in range(3)]
 
 
+# Under CI nothing may be skipped and the long runs (the API's full fuzzing) run in full.
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
 def wait_for(predicate, timeout=40, what="condition", interval=0.1, detail=lambda: ""):
     """Until predicate() is true (its value is returned): every test waits on the state it
     expects, never for a fixed time. `detail` says more when it times out (a log)."""
