@@ -16,7 +16,7 @@ from exchange_groups.models import (
     Task,
 )
 
-from .conftest import make_account
+from .conftest import make_account, run_all
 
 pytestmark = pytest.mark.django_db
 
@@ -301,3 +301,12 @@ def test_abandoned_editing_pages_do_not_fill_the_session(owner, service, group):
     # The latest pages still work; the oldest answers "expired" and starts again.
     assert owner.post(url, {"token": tokens[-1], "nav": "refresh"}).status_code == 200
     assert owner.post(url, {"token": tokens[0], "nav": "refresh"}).status_code == 302
+
+
+def test_history_shows_settings_as_the_settings_page_does(owner, service, group, customer):
+    services.update_group(group, user=customer, max_send_size=25, hidden_from_gal=True)
+    run_all()
+    html = owner.get(reverse("panel:group-history", args=[service.name, group.pk])).content
+    text = html.decode()
+    assert "Taille maximale sortante (mo): Valeur maximum (100 Mo) → 25 Mo" in text
+    assert "Non → Oui" in text
