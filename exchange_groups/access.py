@@ -10,7 +10,7 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
-from .models import ExchangeService, Group, Task
+from .models import ExchangeService, ExternalContact, Group, Task
 
 
 def _one(queryset, message: str, **lookup):
@@ -38,6 +38,14 @@ def group_for(request, service: ExchangeService, group_id=None, *, queryset=None
 
 def task_for(request, service: ExchangeService, task_id: int) -> Task:
     return _one(Task.objects.filter(service=service), _("No such task."), pk=task_id)
+
+
+def contact_for(request, service: ExchangeService, contact_id=None, *, queryset=None, **lookup):
+    """An external contact of the service, by id (the panel) or any lookup (the API)."""
+    if contact_id is not None:
+        lookup["pk"] = contact_id
+    contacts = queryset if queryset is not None else ExternalContact.objects.all()
+    return _one(contacts.filter(service=service), _("No such external contact."), **lookup)
 
 
 def customer_view(view=None, *, operational=False):

@@ -326,10 +326,7 @@ class ExternalContacts(ServiceView):
 
 class ExternalContactItem(ServiceView):
     def get_contact(self, email) -> ExternalContact:
-        contact = ExternalContact.objects.filter(service=self.service, email__iexact=email).first()
-        if contact is None:
-            raise NotFound(_("No such external contact."))
-        return contact
+        return access.contact_for(self.request, self.service, email__iexact=email)
 
     @extend_schema(operation_id="externalContact_get", responses=ExternalContactSerializer)
     def get(self, request, externalEmailAddress, **kwargs):  # noqa: N803

@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -44,8 +44,8 @@ def contacts(request, service):
 @access.customer_view
 @require_http_methods(["GET", "POST"])
 def contact_delete(request, service, contact):
-    contact = get_object_or_404(
-        _with_groups(ExternalContact.objects.filter(service=service)), pk=contact
+    contact = access.contact_for(
+        request, service, contact, queryset=_with_groups(ExternalContact.objects.all())
     )
     if request.method == "POST":
         services.delete_contact(contact, user=request.user)
