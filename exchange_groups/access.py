@@ -1,18 +1,73 @@
-"""Every object a customer view touches is fetched through here, scoped to the services
-the user was granted: another customer's object is a 404, never a 403."""
+"""The one guard of every customer page and API view: the user must be logged in, and every
+object is fetched here, scoped to the services the user was granted. Another customer's
+object is a 404, never a 403 (nothing is confirmed either way)."""
 
-from django.shortcuts import get_object_or_404
+from functools import wraps
 
-from .models import ExchangeService, Group, Task
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+
+from .models import ExchangeService, ExternalContact, Group, Task
 
 
-def service_for(request, service_name: str) -> ExchangeService:
-    return get_object_or_404(ExchangeService.objects.granted_to(request.user), name=service_name)
+def _one(queryset, message: str, **lookup):
+    found = queryset.filter(**lookup).first()
+    if found is None:
+        raise Http404(message)
+    return found
 
 
-def group_for(request, service: ExchangeService, group_id: int) -> Group:
-    return get_object_or_404(Group.objects.with_overview().filter(service=service), pk=group_id)
+def service_for(request, service_name: str | None = None, **lookup) -> ExchangeService:
+    """A service granted to the user, by name (the panel) or any lookup (the API)."""
+    if service_name is not None:
+        lookup["name"] = service_name
+    services = ExchangeService.objects.granted_to(request.user)
+    return _one(services, _("No such Exchange service."), **lookup)
+
+
+def group_for(request, service: ExchangeService, group_id=None, *, queryset=None, **lookup):
+    """A group of the service, by id (the panel) or any lookup on `queryset` (the API)."""
+    if group_id is not None:
+        lookup["pk"] = group_id
+    groups = queryset if queryset is not None else Group.objects.with_overview()
+    return _one(groups.filter(service=service), _("No such mailing list."), **lookup)
 
 
 def task_for(request, service: ExchangeService, task_id: int) -> Task:
-    return get_object_or_404(Task.objects.filter(service=service), pk=task_id)
+    return _one(Task.objects.filter(service=service), _("No such task."), pk=task_id)
+
+
+def contact_for(request, service: ExchangeService, contact_id=None, *, queryset=None, **lookup):
+    """An external contact of the service, by id (the panel) or any lookup (the API)."""
+    if contact_id is not None:
+        lookup["pk"] = contact_id
+    contacts = queryset if queryset is not None else ExternalContact.objects.all()
+    return _one(contacts.filter(service=service), _("No such external contact."), **lookup)
+
+
+def customer_view(view=None, *, operational=False):
+    """Decorates a customer view: logged in, then the URL's `service` and `group` arguments
+    are replaced by the objects (404 if not the user's). With operational=True, a group that
+    is still being created or deleted sends the user back to the list with a message."""
+
+    def decorate(view):
+        @login_required
+        @wraps(view)
+        def guarded(request, *args, **kwargs):
+            if "service" in kwargs:
+                kwargs["service"] = service_for(request, kwargs["service"])
+            if "group" in kwargs:
+                group = kwargs["group"] = group_for(request, kwargs["service"], kwargs["group"])
+                if operational and not group.is_operational:
+                    messages.error(
+                        request, _("This group is not operational yet: wait until it is.")
+                    )
+                    return redirect("panel:groups", service=kwargs["service"].name)
+            return view(request, *args, **kwargs)
+
+        return guarded
+
+    return decorate(view) if view is not None else decorate

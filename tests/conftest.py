@@ -1,4 +1,5 @@
 import os
+import time
 import urllib.parse
 
 import pytest
@@ -97,3 +98,37 @@ def accounts(service, domain):
 @pytest.fixture
 def contacts(service):
     return [make_contact(service, f"friend{i}@partner.com") for i in range(3)]
+
+
+# Under CI nothing may be skipped and the long runs (the API's full fuzzing) run in full.
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def wait_for(predicate, timeout=40, what="condition", interval=0.1, detail=lambda: ""):
+    """Until predicate() is true (its value is returned): every test waits on the state it
+    expects, never for a fixed time. `detail` says more when it times out (a log)."""
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}\n{detail()}"
+        time.sleep(interval)
+    return value
+
+
+def make_group(service, user, local_part="team", *, finish_tasks=True, **settings):
+    """A group as the panel creates it, then made operational as the worker would leave it
+    (its creation task done unless finish_tasks=False)."""
+    from exchange_groups import services
+    from exchange_groups.models import Group, Task
+
+    settings.setdefault("domain", service.domains.first())
+    group = services.create_group(service, user=user, local_part=local_part, **settings)
+    Group.objects.filter(pk=group.pk).update(state="ok")
+    if finish_tasks:
+        Task.objects.filter(group=group).update(status="done")
+    return Group.objects.with_overview().get(pk=group.pk)
+
+
+@pytest.fixture
+def group(service, customer, domain):
+    """An operational group of the customer's service: Team, team@example.fr."""
+    return make_group(service, customer, display_name="Team")

@@ -7,7 +7,6 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from exchange_groups import services
 from exchange_groups.models import ApiToken, Group, GroupMember, Task
 
 from .conftest import make_account
@@ -40,10 +39,8 @@ def api(client, token):
 
 
 @pytest.fixture
-def group(service, customer, domain, accounts):
-    group = services.create_group(service, user=customer, local_part="team", domain=domain)
-    Group.objects.filter(pk=group.pk).update(state="ok")
-    Task.objects.update(status="done")
+def group(group, accounts):
+    """The operational group of tests/conftest.py, with user0 as its member."""
     GroupMember.objects.create(group=group, account=accounts[0])
     return group
 

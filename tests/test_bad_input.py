@@ -9,10 +9,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import OperationalError
 from django.urls import reverse
 
-from exchange_groups import services
 from exchange_groups.csvfiles import streamed_csv
-from exchange_groups.models import ApiToken, Group, GroupMember, Task
+from exchange_groups.models import ApiToken, GroupMember, Task
 
+from .conftest import make_group
 from .test_api import BASE
 
 pytestmark = pytest.mark.django_db
@@ -23,15 +23,7 @@ MAX_UPLOAD_LINES = 10_000  # as many as a group holds members
 
 @pytest.fixture
 def group(service, customer, domain, accounts, contacts):
-    group = services.create_group(
-        service,
-        user=customer,
-        local_part="team",
-        domain=domain,
-        display_name='=HYPERLINK("http://evil.example/","Click")',
-    )
-    Group.objects.filter(pk=group.pk).update(state="ok")
-    Task.objects.update(status="done")
+    group = make_group(service, customer, display_name='=HYPERLINK("http://evil.example/","Click")')
     GroupMember.objects.create(group=group, account=accounts[0])
     contacts[0].display_name = "@SUM(A1:A9)"
     contacts[0].save()

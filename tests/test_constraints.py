@@ -12,12 +12,6 @@ from exchange_groups.models import Address, Delegation, Group, GroupManager, Gro
 from .conftest import make_account, make_contact
 
 
-@pytest.fixture
-def group(service, domain):
-    address = Address.objects.create(domain=domain, local_part="team", kind="group")
-    return Group.objects.create(service=service, address=address, state="ok")
-
-
 def violates(**create):
     model = create.pop("model")
     with pytest.raises(IntegrityError), transaction.atomic():

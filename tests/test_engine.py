@@ -93,7 +93,7 @@ def test_a_failure_is_retried_then_ends_in_error_naming_the_items(
     engine.execute(task.pk)
     task.refresh_from_db()
     assert task.status == "error" and task.attempts == 2 and task.finished_at
-    assert task.error.startswith("1 élément n’a pas pu être appliqué") or "user3" in task.error
+    assert task.error.startswith("1 élément n’a pas pu être appliqué")
     assert "user3@example.fr" in task.error
     assert not group.members.filter(account=accounts[3]).exists()
     # Once the platform is back, a retry applies it.

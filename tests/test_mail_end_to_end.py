@@ -1,27 +1,26 @@
 """The whole chain: a group made in the panel, applied to slapd by a real worker with the
 directory backend, and a real Postfix delivering a message sent to it by SMTP."""
 
-import time
-
 import pytest
 
 from exchange_groups import platform_sync, services
 from exchange_groups.models import Task
 from tests.postfix import PASSWORD
 
+from .conftest import wait_for
+
 pytestmark = pytest.mark.worker
 
 
 def wait_for_tasks(service, timeout=40):
     """Until every task of the service is done (an error fails the test)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def all_done():
         statuses = dict(Task.objects.filter(service=service).values_list("pk", "status"))
         assert "error" not in statuses.values(), list(Task.objects.values("function", "error"))
-        if all(status == "done" for status in statuses.values()):
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"tasks not done: {statuses}")
+        return all(status == "done" for status in statuses.values())
+
+    wait_for(all_done, timeout, "every task done")
 
 
 def test_mail_reaches_exactly_the_contacts_the_panel_shows(

@@ -7,6 +7,7 @@ import urllib.request
 
 import pytest
 
+from .conftest import wait_for
 from .run_product import free_port, running
 
 pytestmark = pytest.mark.worker
@@ -35,8 +36,6 @@ def test_bin_run_brings_up_the_whole_product(tmp_path):
             "SELECT g.state FROM exchange_groups_group g JOIN exchange_groups_address a "
             "ON g.address_id = a.id WHERE a.local_part = 'support'"
         )
-        deadline = time.monotonic() + 60
-        while db.execute(query).fetchone() != ("ok",):
-            assert time.monotonic() < deadline, run.output
-            time.sleep(0.5)
+        wait_for(lambda: db.execute(query).fetchone() == ("ok",), 60, "the group ok",
+                 0.5, lambda: run.output)  # fmt: skip
         assert (tmp_path / "redis.sock").exists()

@@ -3,13 +3,13 @@ itself, the demo data provisioned there, and every process stopped with it."""
 
 import re
 import sqlite3
-import time
 
 import ldap
 import pytest
 
 from controlpanel import embedded_slapd
 
+from .conftest import wait_for
 from .run_product import free_port, running
 
 pytestmark = pytest.mark.worker
@@ -34,10 +34,8 @@ def test_bin_run_directory_runs_the_product_on_a_local_openldap(tmp_path, slapd_
         # being created appears there once operational.
         db = sqlite3.connect(tmp_path / "db.sqlite3")
         query = "SELECT count(*) FROM exchange_groups_task WHERE status IN ('todo', 'doing')"
-        deadline = time.monotonic() + 120
-        while db.execute(query).fetchone() != (0,):
-            assert time.monotonic() < deadline, run.output
-            time.sleep(0.5)
+        wait_for(lambda: db.execute(query).fetchone() == (0,), 120, "no pending task",
+                 0.5, lambda: run.output)  # fmt: skip
         groups = conn.search_s(base, ldap.SCOPE_SUBTREE, "(objectClass=exgDistributionGroup)")
         # Every group live in the panel (operational or suspended) is in the directory.
         live = db.execute("SELECT count(*) FROM exchange_groups_group WHERE state != 'creating'")

@@ -147,15 +147,6 @@ def test_member_limit(service, customer, domain, settings, monkeypatch, accounts
     assert not Group.objects.exists()
 
 
-@pytest.fixture
-def group(service, customer, domain):
-    group = create(service, customer, domain, local_part="team", display_name="Team")
-    Group.objects.filter(pk=group.pk).update(state=Group.State.OK)
-    Task.objects.update(status=Task.Status.DONE)
-    group.refresh_from_db()
-    return group
-
-
 def test_update_group_records_changes_and_keeps_live_values(group, customer):
     task = services.update_group(group, user=customer, display_name="Équipe", max_send_size=10)
     assert task.function == "setDistributionGroup"

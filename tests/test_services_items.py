@@ -35,15 +35,6 @@ def written():
             Alias.objects.count())  # fmt: skip
 
 
-@pytest.fixture
-def group(service, customer, domain):
-    group = services.create_group(service, user=customer, local_part="team", domain=domain)
-    Group.objects.filter(pk=group.pk).update(state=Group.State.OK)
-    Task.objects.update(status=Task.Status.DONE)
-    group.refresh_from_db()
-    return group
-
-
 def test_add_members_is_one_task_with_all_items(group, customer, accounts, contacts):
     task = services.add_members(
         group, user=customer, accounts=[a.pk for a in accounts], contacts=[contacts[0].pk]

@@ -7,16 +7,9 @@ import pytest
 from exchange_groups import services
 from exchange_groups.models import Group, GroupMember, Task
 
+from .conftest import wait_for
+
 pytestmark = pytest.mark.worker
-
-
-def wait_for(predicate, timeout=40, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def status(task):

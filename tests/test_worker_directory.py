@@ -1,21 +1,14 @@
 """A real worker on the directory platform: the directory stopped while tasks are
 requested, the task retries with backoff, and is applied once the directory is back."""
 
-import time
-
 import pytest
 
 from exchange_groups import platform_sync, services
 from exchange_groups.models import Task
 
+from .conftest import wait_for
+
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-def wait_for(predicate, timeout=40, what="condition"):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def test_directory_down_then_back_the_task_ends_done(

@@ -51,7 +51,7 @@ def handler(exc, context):
         return _from_service(refused)
     if isinstance(exc, Http404 | exceptions.NotFound):
         return Response(
-            body("Client::NotFound", str(getattr(exc, "detail", "")) or "Not found."),
+            body("Client::NotFound", str(getattr(exc, "detail", exc)) or "Not found."),
             status=status.HTTP_404_NOT_FOUND,
         )
     if isinstance(exc, exceptions.ValidationError):

@@ -24,7 +24,7 @@ urlpatterns = [
     path(f"{mailing_list}/alias", views.Aliases.as_view()),
     path(f"{mailing_list}/alias/<str:alias>", views.AliasItem.as_view()),
     path(f"{base}/task", views.Tasks.as_view()),
-    path(f"{base}/task/<int:pk>", views.TaskItem.as_view()),
+    path(f"{base}/task/<int:pk>", views.TaskDetail.as_view()),
     path(f"{base}/account", views.Accounts.as_view()),
     path(f"{base}/task/<int:pk>/retry", views.TaskRetry.as_view()),
     path(f"{base}/task/<int:pk>/cancel", views.TaskCancel.as_view()),

@@ -11,8 +11,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import services
-from ..models import Account, Alias, Delegation, ExchangeService, ExternalContact, Group, Task
+from .. import access, services
+from ..models import Account, Alias, Delegation, ExternalContact, Group, Task
 from .errors import ServiceRefused
 from .serializers import (
     AccountItemSerializer,
@@ -39,26 +39,18 @@ class ServiceView(APIView):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        self.service = (
-            ExchangeService.objects.granted_to(request.user)
-            .filter(organization_name=kwargs["organizationName"], name=kwargs["exchangeService"])
-            .first()
+        self.service = access.service_for(
+            request, organization_name=kwargs["organizationName"], name=kwargs["exchangeService"]
         )
-        if self.service is None:
-            raise NotFound(_("No such Exchange service."))
 
     def get_group(self, address: str) -> Group:
         pending = Task.objects.filter(group=OuterRef("pk"), status__in=Task.PENDING).order_by("pk")
-        group = (
-            Group.objects.with_overview()
-            .filter(service=self.service)
-            .annotate(full=_address(), pending_task_id=Subquery(pending.values("pk")[:1]))
-            .filter(full=address.strip().lower())
-            .first()
+        groups = Group.objects.with_overview().annotate(
+            full=_address(), pending_task_id=Subquery(pending.values("pk")[:1])
         )
-        if group is None:
-            raise NotFound(_("No such mailing list."))
-        return group
+        return access.group_for(
+            self.request, self.service, queryset=groups, full=address.strip().lower()
+        )
 
     def split(self, address: str):
         """'local@domain' -> (local part, domain id or None) for the service functions."""
@@ -299,13 +291,10 @@ class Tasks(ServiceView):
         return Response(list(tasks.order_by("-pk").values_list("pk", flat=True)))
 
 
-class TaskItem(ServiceView):
+class TaskDetail(ServiceView):
     @extend_schema(operation_id="task_get", responses=TaskSerializer)
     def get(self, request, pk, **kwargs):
-        task = Task.objects.filter(service=self.service, pk=pk).first()
-        if task is None:
-            raise NotFound(_("No such task."))
-        return Response(TaskSerializer(task).data)
+        return Response(TaskSerializer(access.task_for(request, self.service, pk)).data)
 
 
 class Accounts(ServiceView):
@@ -337,10 +326,7 @@ class ExternalContacts(ServiceView):
 
 class ExternalContactItem(ServiceView):
     def get_contact(self, email) -> ExternalContact:
-        contact = ExternalContact.objects.filter(service=self.service, email__iexact=email).first()
-        if contact is None:
-            raise NotFound(_("No such external contact."))
-        return contact
+        return access.contact_for(self.request, self.service, email__iexact=email)
 
     @extend_schema(operation_id="externalContact_get", responses=ExternalContactSerializer)
     def get(self, request, externalEmailAddress, **kwargs):  # noqa: N803
@@ -359,9 +345,7 @@ class TaskOperation(ServiceView):
 
     @extend_schema(request=None, responses={200: TaskSerializer})
     def post(self, request, pk, **kwargs):
-        task = Task.objects.filter(service=self.service, pk=pk).first()
-        if task is None:
-            raise NotFound(_("No such task."))
+        task = access.task_for(request, self.service, pk)
         task = self.call(type(self).operation, task, user=request.user)
         return Response(TaskSerializer(task).data)
 

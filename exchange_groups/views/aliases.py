@@ -1,7 +1,6 @@
 """A group's aliases: list with their status, add one, delete one after a confirmation."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -13,11 +12,9 @@ from ..models import Alias
 from ..models.group import MAX_ALIASES
 
 
-@login_required
+@access.customer_view
 @require_http_methods(["GET", "POST"])
 def aliases(request, service, group):
-    service = access.service_for(request, service)
-    group = access.group_for(request, service, group)
     form = AliasForm(
         request.POST if request.method == "POST" else None,
         service=service,
@@ -51,11 +48,9 @@ def aliases(request, service, group):
     return render(request, "exchange_groups/group_aliases.html", context)
 
 
-@login_required
+@access.customer_view
 @require_http_methods(["GET", "POST"])
 def alias_delete(request, service, group, alias):
-    service = access.service_for(request, service)
-    group = access.group_for(request, service, group)
     alias = get_object_or_404(
         Alias.objects.select_related("address__domain"), group=group, pk=alias
     )

@@ -2,25 +2,18 @@
 summary of what changes (old value, new value), then confirm."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from .. import access, services
+from .. import access, group_settings, services
 from ..forms import GroupEditForm
-from ..models import Group
 
 
-@login_required
+@access.customer_view(operational=True)
 @require_http_methods(["GET", "POST"])
 def configure_group(request, service, group):
-    service = access.service_for(request, service)
-    group = access.group_for(request, service, group)
-    if not group.is_operational:
-        messages.error(request, _("This group is not operational yet: wait until it is."))
-        return redirect("panel:groups", service=service.name)
     form = GroupEditForm(request.POST if request.method == "POST" else None, group=group)
     context = {"service": service, "group": group, "tab": "groups", "form": form}
     if request.method == "POST" and form.is_valid():
@@ -39,21 +32,11 @@ def configure_group(request, service, group):
                 return redirect("panel:groups", service=service.name)
         elif request.POST.get("action") == "review":
             context["changes"] = [
-                (_field_label(name), _shown(name, old), _shown(name, new))
+                (
+                    group_settings.label(name),
+                    group_settings.shown(name, old),
+                    group_settings.shown(name, new),
+                )  # fmt: skip
                 for name, (old, new) in form.changes.items()
             ]
     return render(request, "exchange_groups/group_configure.html", context)
-
-
-def _field_label(name: str) -> str:
-    if name == "address":
-        return _("Email address")
-    return str(Group._meta.get_field(name).verbose_name).capitalize()
-
-
-def _shown(name, value) -> str:
-    if name in ("max_receive_size", "max_send_size"):
-        return _("Maximum value (100 MB)") if value is None else _("%(size)s MB") % {"size": value}
-    if isinstance(value, bool):
-        return _("Yes") if value else _("No")
-    return str(value) if value not in (None, "") else "—"

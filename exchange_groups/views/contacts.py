@@ -2,11 +2,10 @@
 the contact will leave."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -21,10 +20,9 @@ def _with_groups(queryset):
     return queryset.prefetch_related(Prefetch("memberships", queryset=memberships))
 
 
-@login_required
+@access.customer_view
 @require_http_methods(["GET", "POST"])
 def contacts(request, service):
-    service = access.service_for(request, service)
     form = ContactForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -43,12 +41,11 @@ def contacts(request, service):
     return render_region(request, "exchange_groups/contacts.html", "table", context)
 
 
-@login_required
+@access.customer_view
 @require_http_methods(["GET", "POST"])
 def contact_delete(request, service, contact):
-    service = access.service_for(request, service)
-    contact = get_object_or_404(
-        _with_groups(ExternalContact.objects.filter(service=service)), pk=contact
+    contact = access.contact_for(
+        request, service, contact, queryset=_with_groups(ExternalContact.objects.all())
     )
     if request.method == "POST":
         services.delete_contact(contact, user=request.user)

@@ -2,9 +2,7 @@
 (sending.simulate, the same decision the mail server's policy service makes) and, with the
 directory platform running, really sending one and showing where it landed."""
 
-from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -65,14 +63,9 @@ EXPLANATIONS = {
 }
 
 
-@login_required
+@access.customer_view(operational=True)
 @require_http_methods(["GET", "POST"])
 def sending_test(request, service, group):
-    service = access.service_for(request, service)
-    group = access.group_for(request, service, group)
-    if not group.is_operational:
-        messages.error(request, _("This group is not operational yet: wait until it is."))
-        return redirect("panel:groups", service=service.name)
     real_send = request.method == "POST" and request.POST.get("action") == "send"
     real_available = sending.real_sending_available()
     form = SendingTestForm(

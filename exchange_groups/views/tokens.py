@@ -2,12 +2,12 @@
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from .. import access
 from ..models import ApiToken
 
 
@@ -20,7 +20,7 @@ class TokenForm(forms.Form):
     )
 
 
-@login_required
+@access.customer_view
 @require_http_methods(["GET", "POST"])
 def tokens(request):
     form = TokenForm(request.POST if request.method == "POST" else None)
@@ -37,7 +37,7 @@ def tokens(request):
     return render(request, "exchange_groups/api_tokens.html", context)
 
 
-@login_required
+@access.customer_view
 @require_POST
 def revoke(request, token):
     token = get_object_or_404(ApiToken.objects.active(), user=request.user, pk=token)

@@ -9,13 +9,12 @@ and the step is shown again (as a partial when htmx asks) without validating it.
 import secrets
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import F, Q, Value
 from django.db.models.functions import Concat
 from django.shortcuts import redirect, render
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
@@ -34,11 +33,10 @@ STEPS = [
 ]
 
 
-@login_required
+@access.customer_view
 @require_GET
 def start(request, service):
     """A new wizard, with an id of its own."""
-    service = access.service_for(request, service)
     return redirect("panel:group-wizard", service=service.name, wizard=secrets.token_urlsafe(8))
 
 
@@ -77,11 +75,10 @@ class CreateGroupWizard(SessionWizardView):
     form_list = [(name, form) for name, form, _label in STEPS]
     template_name = "exchange_groups/group_wizard.html"
 
-    def dispatch(self, request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        self.service = access.service_for(request, kwargs["service"])
-        return super().dispatch(request, *args, **kwargs)
+    @method_decorator(access.customer_view)
+    def dispatch(self, request, *args, service, **kwargs):
+        self.service = service
+        return super().dispatch(request, *args, service=service, **kwargs)
 
     def get_prefix(self, request, *args, **kwargs):
         return f"create_group_{kwargs['wizard']}"

@@ -2,25 +2,21 @@
 platform (a private slapd): after each step the directory holds exactly what the panel
 shows, read back with a plain LDAP search."""
 
-import time
-
 import pytest
 from playwright.sync_api import expect
 
 from exchange_groups import directory_tree, platform_sync
 from exchange_groups.models import Group, Task
 
-from ..conftest import make_account
+from ..conftest import make_account, wait_for
 from .conftest import log_in
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 def wait_done(timeout=40):
-    deadline = time.monotonic() + timeout
-    while Task.objects.filter(status__in=Task.PENDING).exists():
-        assert time.monotonic() < deadline, "tasks still pending"
-        time.sleep(0.2)
+    wait_for(lambda: not Task.objects.filter(status__in=Task.PENDING).exists(), timeout,
+             "no pending task", 0.2)  # fmt: skip
     assert not Task.objects.exclude(status="done").exists(), list(
         Task.objects.exclude(status="done").values_list("function", "error")
     )
