@@ -4,6 +4,8 @@ from abc import ABC, abstractmethod
 
 from django.utils.translation import gettext_lazy as _
 
+from ..models import Delegation
+
 
 class BackendError(Exception):
     """The platform refused or failed the whole task. The message is shown to the
@@ -57,21 +59,27 @@ class ProvisioningBackend(ABC):
     def deleteDistributionGroupManager(self, task, items):  # noqa: N802
         """Apply `deleteDistributionGroupManager`."""
 
+    # Send As and Send on Behalf are one operation on two kinds of right: a backend
+    # implements granting and revoking a right once; the four functions name the kind.
     @abstractmethod
+    def grant_delegation(self, task, items, kind):
+        """Grant the right `kind` (Delegation.Kind) to the items' accounts."""
+
+    @abstractmethod
+    def revoke_delegation(self, task, items, kind):
+        """Revoke the right `kind` (Delegation.Kind) from the items' accounts."""
+
     def addDistributionGroupSendAs(self, task, items):  # noqa: N802
-        """Apply `addDistributionGroupSendAs`."""
+        return self.grant_delegation(task, items, Delegation.Kind.SEND_AS)
 
-    @abstractmethod
     def deleteDistributionGroupSendAs(self, task, items):  # noqa: N802
-        """Apply `deleteDistributionGroupSendAs`."""
+        return self.revoke_delegation(task, items, Delegation.Kind.SEND_AS)
 
-    @abstractmethod
     def addDistributionGroupSendOnBehalfTo(self, task, items):  # noqa: N802
-        """Apply `addDistributionGroupSendOnBehalfTo`."""
+        return self.grant_delegation(task, items, Delegation.Kind.SEND_ON_BEHALF)
 
-    @abstractmethod
     def deleteDistributionGroupSendOnBehalfTo(self, task, items):  # noqa: N802
-        """Apply `deleteDistributionGroupSendOnBehalfTo`."""
+        return self.revoke_delegation(task, items, Delegation.Kind.SEND_ON_BEHALF)
 
     @abstractmethod
     def addDistributionGroupAlias(self, task, items):  # noqa: N802

@@ -12,7 +12,7 @@ import time
 
 from django.utils.translation import gettext as _
 
-from ..models import Delegation, Group
+from ..models import Group
 from . import live
 from .base import BackendError, ProvisioningBackend
 
@@ -94,27 +94,15 @@ class DatabaseBackend(ProvisioningBackend):
         return self._items(task, items, live.managers_removed)
 
     # --- delegations -------------------------------------------------------------------------
-    def _grant(self, task, items, kind):
+    def grant_delegation(self, task, items, kind):
         group = self._group(task)
         failures, ok = self._split(items)
         failures.update(live.delegation_conflicts(group, ok, kind))
         live.delegations_granted(group, [i for i in ok if i.pk not in failures], kind)
         return failures
 
-    def _revoke(self, task, items, kind):
+    def revoke_delegation(self, task, items, kind):
         return self._items(task, items, lambda group, ok: live.delegations_revoked(group, ok, kind))
-
-    def addDistributionGroupSendAs(self, task, items):  # noqa: N802
-        return self._grant(task, items, Delegation.Kind.SEND_AS)
-
-    def deleteDistributionGroupSendAs(self, task, items):  # noqa: N802
-        return self._revoke(task, items, Delegation.Kind.SEND_AS)
-
-    def addDistributionGroupSendOnBehalfTo(self, task, items):  # noqa: N802
-        return self._grant(task, items, Delegation.Kind.SEND_ON_BEHALF)
-
-    def deleteDistributionGroupSendOnBehalfTo(self, task, items):  # noqa: N802
-        return self._revoke(task, items, Delegation.Kind.SEND_ON_BEHALF)
 
     # --- aliases -------------------------------------------------------------------------------
     def addDistributionGroupAlias(self, task, items):  # noqa: N802

@@ -255,7 +255,7 @@ class DirectoryBackend(ProvisioningBackend):
         Delegation.Kind.SEND_ON_BEHALF: "exgSendOnBehalf",
     }
 
-    def _grant(self, task, items, kind):
+    def grant_delegation(self, task, items, kind):
         return self._apply(
             task,
             items,
@@ -266,7 +266,7 @@ class DirectoryBackend(ProvisioningBackend):
             refused=lambda group, items: live.delegation_conflicts(group, items, kind),
         )
 
-    def _revoke(self, task, items, kind):
+    def revoke_delegation(self, task, items, kind):
         return self._apply(
             task,
             items,
@@ -275,18 +275,6 @@ class DirectoryBackend(ProvisioningBackend):
             self._removing(self._account_dns),
             lambda group, ok: live.delegations_revoked(group, ok, kind),
         )
-
-    def addDistributionGroupSendAs(self, task, items):  # noqa: N802
-        return self._grant(task, items, Delegation.Kind.SEND_AS)
-
-    def deleteDistributionGroupSendAs(self, task, items):  # noqa: N802
-        return self._revoke(task, items, Delegation.Kind.SEND_AS)
-
-    def addDistributionGroupSendOnBehalfTo(self, task, items):  # noqa: N802
-        return self._grant(task, items, Delegation.Kind.SEND_ON_BEHALF)
-
-    def deleteDistributionGroupSendOnBehalfTo(self, task, items):  # noqa: N802
-        return self._revoke(task, items, Delegation.Kind.SEND_ON_BEHALF)
 
     # --- aliases --------------------------------------------------------------------------
     @staticmethod
