@@ -49,9 +49,10 @@ def contact_for(request, service: ExchangeService, contact_id=None, *, queryset=
 
 
 def customer_view(view=None, *, operational=False):
-    """Decorates a customer view: logged in, then the URL's `service` and `group` arguments
-    are replaced by the objects (404 if not the user's). With operational=True, a group that
-    is still being created or deleted sends the user back to the list with a message."""
+    """Decorates a customer view: logged in, then the URL's `service`, `group` and `task`
+    arguments are replaced by the objects (404 if not the user's). With operational=True,
+    a group that is still being created or deleted sends the user back to the list with a
+    message."""
 
     def decorate(view):
         @login_required
@@ -66,6 +67,8 @@ def customer_view(view=None, *, operational=False):
                         request, _("This group is not operational yet: wait until it is.")
                     )
                     return redirect("panel:groups", service=kwargs["service"].name)
+            if "task" in kwargs:
+                kwargs["task"] = task_for(request, kwargs["service"], kwargs["task"])
             return view(request, *args, **kwargs)
 
         return guarded

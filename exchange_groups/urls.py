@@ -39,7 +39,7 @@ urlpatterns = [
         wizard.CreateGroupWizard.as_view(),
         name="group-wizard",
     ),
-    path(f"{service}/groups/<int:group>/row/", groups.group_row, name="group-row"),
+    path(f"{service}/groups/<int:group_id>/row/", groups.group_row, name="group-row"),
     path(f"{service}/groups/<int:group>/delete/", groups.group_delete, name="group-delete"),
     path(f"{service}/groups/export.csv", transfers.export_groups, name="groups-export"),
     path(f"{group}/settings/", configure.configure_group, name="group-configure"),

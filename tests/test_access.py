@@ -70,6 +70,7 @@ def world(service, customer, accounts, contacts, group, other_service):
         "organizationName": service.organization_name,
         "exchangeService": service.name,
         "group": group.pk,
+        "group_id": group.pk,
         "mailingListAddress": group.email,
         "alias": alias.pk,
         "alias_address": alias.address.email,

@@ -1,5 +1,4 @@
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Q, Value
 from django.db.models.functions import Concat
@@ -25,10 +24,9 @@ def search_groups(queryset, q: str):
     ).filter(Q(full_address__icontains=q) | Q(display_name__icontains=q))
 
 
-@login_required
+@access.customer_view
 @require_GET
 def group_list(request, service):
-    service = access.service_for(request, service)
     q = request.GET.get("q", "").strip()
     groups = search_groups(Group.objects.filter(service=service), q).order_by(
         "address__local_part", "pk"
@@ -44,13 +42,14 @@ def group_list(request, service):
     return render_region(request, "exchange_groups/group_list.html", "table", context)
 
 
-@login_required
+@access.customer_view
 @require_GET
-def group_row(request, service, group):
+def group_row(request, service, group_id):
     """One row of the list, polled by htmx while the group has work in progress. A group
-    that no longer exists (its deletion is done) answers empty, and htmx removes the row."""
-    service = access.service_for(request, service)
-    found = Group.objects.with_overview().with_progress().filter(service=service, pk=group).first()
+    that no longer exists (its deletion is done) answers empty, and htmx removes the row:
+    so the group is looked up here, within the user's service, not by the guard (a 404)."""
+    groups = Group.objects.with_overview().with_progress()
+    found = groups.filter(service=service, pk=group_id).first()
     if not request.htmx:
         return redirect("panel:groups", service=service.name)
     if found is None:
@@ -60,11 +59,9 @@ def group_row(request, service, group):
     )
 
 
-@login_required
+@access.customer_view
 @require_http_methods(["GET", "POST"])
 def group_delete(request, service, group):
-    service = access.service_for(request, service)
-    group = access.group_for(request, service, group)
     if request.method == "POST":
         try:
             services.delete_group(group, user=request.user)
@@ -81,11 +78,10 @@ def group_delete(request, service, group):
     return render_region(request, "exchange_groups/group_delete.html", "confirm", context)
 
 
-@login_required
+@access.customer_view
 @require_GET
 def address_check(request, service):
     """Whether the address typed in a form is free, shown as the user types."""
-    service = access.service_for(request, service)
     prefix = request.GET.get("prefix", "")
     local_part = request.GET.get(f"{prefix}local_part", "")
     domain = request.GET.get(f"{prefix}domain", "")

@@ -1,4 +1,3 @@
-from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Prefetch, Q
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
@@ -9,7 +8,7 @@ from ..paging import narrow_page
 from .rendering import render_region
 
 
-@login_required
+@access.customer_view
 @require_GET
 def home(request):
     services = ExchangeService.objects.granted_to(request.user)
@@ -18,7 +17,7 @@ def home(request):
     return redirect("panel:services")
 
 
-@login_required
+@access.customer_view
 @require_GET
 def service_list(request):
     services = (
@@ -29,10 +28,9 @@ def service_list(request):
     return render(request, "exchange_groups/service_list.html", {"services": services})
 
 
-@login_required
+@access.customer_view
 @require_GET
 def service_info(request, service):
-    service = access.service_for(request, service)
     context = {
         "service": service,
         "tab": "info",
@@ -44,10 +42,9 @@ def service_info(request, service):
     return render(request, "exchange_groups/service_info.html", context)
 
 
-@login_required
+@access.customer_view
 @require_GET
 def accounts(request, service):
-    service = access.service_for(request, service)
     q = request.GET.get("q", "").strip()
     memberships = GroupMember.objects.select_related("group__address__domain")
     rows = Account.objects.filter(service=service, address__kind="account").order_by(

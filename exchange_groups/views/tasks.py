@@ -1,5 +1,4 @@
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -14,11 +13,10 @@ from .rendering import render_region
 PAGE_SIZE = 25
 
 
-@login_required
+@access.customer_view
 @require_GET
 def task_list(request, service):
     """Recent tasks, newest first. The table polls itself while a task is pending."""
-    service = access.service_for(request, service)
     status = request.GET.get("status", "")
     tasks = Task.objects.filter(service=service).with_progress().order_by("-created_at", "-pk")
     if status in Task.Status.values:
@@ -39,8 +37,6 @@ def task_list(request, service):
 
 
 def _task_action(request, service, task, action, done_message):
-    service = access.service_for(request, service)
-    task = access.task_for(request, service, task)
     try:
         action(task, user=request.user)
     except ValidationError as exc:
@@ -53,7 +49,7 @@ def _task_action(request, service, task, action, done_message):
     return redirect("panel:tasks", service=service.name)
 
 
-@login_required
+@access.customer_view
 @require_POST
 def task_retry(request, service, task):
     return _task_action(
@@ -61,7 +57,7 @@ def task_retry(request, service, task):
     )
 
 
-@login_required
+@access.customer_view
 @require_POST
 def task_cancel(request, service, task):
     return _task_action(
