@@ -9,8 +9,7 @@ import json
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, IntegerField, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -31,6 +30,7 @@ from .models import (
     GroupMember,
     Task,
 )
+from .models.expressions import count_of
 
 admin.site.index_title = _("Support console")
 
@@ -46,17 +46,6 @@ def change_link(obj, label=None):
         return "—"
     url = reverse(f"admin:exchange_groups_{obj._meta.model_name}_change", args=[obj.pk])
     return format_html('<a href="{}">{}</a>', url, label or obj)
-
-
-def count_of(model, field):
-    rows = (
-        model.objects.filter(**{field: OuterRef("pk")})
-        .order_by()
-        .values(field)
-        .annotate(n=Count("*"))
-        .values("n")
-    )
-    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
 
 
 class SupportAdmin(SimpleHistoryAdmin):
@@ -237,10 +226,7 @@ class GroupAdmin(SupportAdmin):
 
     @admin.display(description=_("status"))
     def status_display(self, obj):
-        return {
-            "pending": _("Task scheduled or in progress"),
-            "error": _("Error"),
-        }.get(obj.status, obj.get_state_display())
+        return obj.status.label
 
     @admin.display(description=_("contacts"), ordering="member_count")
     def member_count(self, obj):

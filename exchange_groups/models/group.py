@@ -2,29 +2,17 @@
 a requested change lives in its task until a worker has applied it."""
 
 from django.db import models
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from ..audit import AuditedHistory
 from .directory import Account, Address, ExternalContact
+from .expressions import count_of
 from .service import ExchangeService
 
 MAX_SIZE_MB = 100
 MAX_MEMBERS = 10_000
 MAX_ALIASES = 1_000
-
-
-def _count(model, **filters):
-    """A correlated COUNT per group: constant queries, no row multiplication."""
-    rows = (
-        model.objects.filter(group=OuterRef("pk"), **filters)
-        .order_by()
-        .values("group")
-        .annotate(n=Count("*"))
-        .values("n")
-    )
-    return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
 
 
 class GroupQuerySet(models.QuerySet):
@@ -40,9 +28,9 @@ class GroupQuerySet(models.QuerySet):
 
         tasks = Task.objects.filter(group=OuterRef("pk"))
         return self.select_related("address__domain").annotate(
-            alias_count=_count(Alias),
-            manager_count=_count(GroupManager),
-            member_count=_count(GroupMember),
+            alias_count=count_of(Alias, "group"),
+            manager_count=count_of(GroupManager, "group"),
+            member_count=count_of(GroupMember, "group"),
             has_pending_task=Exists(tasks.filter(status__in=Task.PENDING)),
             last_task_status=Subquery(tasks.order_by("-pk").values("status")[:1]),
             last_task_id=Subquery(tasks.order_by("-pk").values("pk")[:1]),
@@ -70,6 +58,24 @@ class Group(models.Model):
         SUSPENDED = "suspended", _("Suspended")
         SUSPENDING = "suspending", _("Suspending")
         REOPENING = "reopening", _("Reopening")
+
+    class Status(models.TextChoices):
+        """What the customer reads of a group: its state, or that of its tasks (`status`).
+        The one place its words and its badge (Bootstrap colour, icon) are defined."""
+
+        OK = "ok", _("Operational")
+        CREATING = "creating", _("Creation in progress")
+        DELETING = "deleting", _("Deletion in progress")
+        PENDING = "pending", _("Task scheduled or in progress")
+        ERROR = "error", _("Error")
+        SUSPENDED = "suspended", _("Suspended")
+        SUSPENDING = "suspending", _("Suspending")
+        REOPENING = "reopening", _("Reopening")
+
+        @property
+        def badge(self) -> tuple[str, str]:
+            """(colour, icon); the icon "busy" is a spinner: work is under way."""
+            return STATUS_BADGES.get(self, ("secondary", ""))
 
     class JoinRestriction(models.TextChoices):
         OPEN = "open", _("Open")
@@ -156,7 +162,7 @@ class Group(models.Model):
         return task.error_message if task else ""
 
     @property
-    def status(self) -> str:
+    def status(self) -> "Group.Status":
         """The status the customer reads, from the state and the tasks (needs
         with_overview()): creating, deleting, suspended..., pending, error or ok."""
         return self.status_of(
@@ -169,10 +175,10 @@ class Group(models.Model):
     def status_of(cls, state: str, has_pending_task: bool, last_task_status: str | None) -> str:
         """The rule behind `status`, for rows read as values (the CSV export)."""
         if last_task_status == "error" and not has_pending_task:
-            return "error"
+            return cls.Status.ERROR
         if state == cls.State.OK and has_pending_task:
-            return "pending"
-        return state
+            return cls.Status.PENDING
+        return cls.Status(state)
 
     @property
     def progress(self) -> tuple[int, int] | None:
@@ -193,6 +199,15 @@ class Group(models.Model):
     def is_settled(self) -> bool:
         """Nothing will change by itself: the list stops watching the row."""
         return self.status in ("ok", "error", self.State.SUSPENDED)
+
+
+STATUS_BADGES = {
+    Group.Status.OK: ("success", "check-circle"),
+    Group.Status.CREATING: ("info", "busy"),
+    Group.Status.DELETING: ("warning", "busy"),
+    Group.Status.PENDING: ("info", "busy"),
+    Group.Status.ERROR: ("danger", "exclamation-triangle"),
+}
 
 
 class GroupMember(models.Model):

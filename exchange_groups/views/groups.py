@@ -1,7 +1,6 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q, Value
-from django.db.models.functions import Concat
+from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -9,6 +8,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import access, services
 from ..models import Group
+from ..models.expressions import full_address
 from ..paging import narrow_page
 from .rendering import render_region
 
@@ -19,9 +19,9 @@ def search_groups(queryset, q: str):
     """Server-side search by address (local part, domain or the whole address) or name."""
     if not q:
         return queryset
-    return queryset.annotate(
-        full_address=Concat("address__local_part", Value("@"), "address__domain__name")
-    ).filter(Q(full_address__icontains=q) | Q(display_name__icontains=q))
+    return queryset.annotate(full_address=full_address()).filter(
+        Q(full_address__icontains=q) | Q(display_name__icontains=q)
+    )
 
 
 @access.customer_view

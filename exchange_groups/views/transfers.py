@@ -9,7 +9,6 @@ from django.db.models import Case, CharField, Value, When
 from django.db.models.functions import Coalesce, Concat
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import access, services
@@ -17,15 +16,6 @@ from ..csvfiles import UnreadableFile, read_addresses, streamed_csv
 from ..forms import ImportForm
 from ..models import Group, GroupManager, GroupMember
 from .groups import search_groups
-
-STATUS_LABELS = {
-    "ok": gettext_lazy("Operational"),
-    "creating": gettext_lazy("Creation in progress"),
-    "deleting": gettext_lazy("Deletion in progress"),
-    "pending": gettext_lazy("Task scheduled or in progress"),
-    "error": gettext_lazy("Error"),
-    "suspended": gettext_lazy("Suspended"),
-}
 
 
 @login_required
@@ -38,8 +28,7 @@ def export_groups(request, service):
     header = [_("Group name"), _("Email address"), _("Aliases"), _("Administrators"),
               _("Contacts"), _("Status")]  # fmt: skip
     # Plain values, labels translated once: 10,000 rows stream in well under a second.
-    labels = {state: str(label) for state, label in Group.State.choices}
-    labels.update({status: str(label) for status, label in STATUS_LABELS.items()})
+    labels = {status: str(label) for status, label in Group.Status.choices}
     values = groups.values_list(
         "display_name", "address__local_part", "address__domain__name", "alias_count",
         "manager_count", "member_count", "state", "has_pending_task", "last_task_status",
