@@ -177,3 +177,21 @@ def test_lists_run_the_same_queries_for_2_and_300_groups(
     add_groups(298, 2)
     assert Group.objects.count() == 300
     assert queries() == few
+
+
+def test_the_pager_keeps_the_search_and_the_filter(logged_in, service, customer, domain):
+    """Page 2 of a search is page 2 of the same search (and of the same status filter),
+    with the whole page or with htmx."""
+    for i in range(26):
+        make_group(service, customer, f"sales{i:02d}")
+    make_group(service, customer, "other")
+    groups = reverse("panel:groups", args=[service.name])
+    for headers in ({}, HTMX):
+        html = logged_in.get(groups, {"q": "sales"}, **headers).content.decode()
+        assert 'href="?q=sales&amp;page=2"' in html
+        page2 = logged_in.get(groups, {"q": "sales", "page": 2}, **headers).content.decode()
+        assert "sales20@" in page2 and "other@" not in page2
+        assert 'href="?q=sales&amp;page=1"' in page2
+    tasks = reverse("panel:tasks", args=[service.name])
+    html = logged_in.get(tasks, {"status": "done"}).content.decode()
+    assert 'href="?status=done&amp;page=2"' in html
