@@ -114,14 +114,20 @@ def wait_for(predicate, timeout=40, what="condition", interval=0.1, detail=lambd
     return value
 
 
-def make_group(service, user, local_part="team", *, finish_tasks=True, **settings):
+def make_group(service, user, local_part="team", *, finish_tasks=True, applied=False, **settings):
     """A group as the panel creates it, then made operational as the worker would leave it
-    (its creation task done unless finish_tasks=False)."""
+    (its creation task done unless finish_tasks=False). With applied=True the engine really
+    applies its tasks through the configured backend (the directory, in its tests)."""
     from exchange_groups import services
     from exchange_groups.models import Group, Task
 
     settings.setdefault("domain", service.domains.first())
     group = services.create_group(service, user=user, local_part=local_part, **settings)
+    if applied:
+        run_all()
+        group = Group.objects.with_overview().get(pk=group.pk)
+        assert group.state == Group.State.OK, f"the group was not created: {group.state}"
+        return group
     Group.objects.filter(pk=group.pk).update(state="ok")
     if finish_tasks:
         Task.objects.filter(group=group).update(status="done")

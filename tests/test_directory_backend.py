@@ -7,7 +7,7 @@ from django.utils import timezone
 from exchange_groups import directory_tree, engine, platform_sync, services
 from exchange_groups.models import Group, Task
 
-from .conftest import run_all
+from .conftest import make_group, run_all
 
 pytestmark = pytest.mark.django_db
 
@@ -21,20 +21,16 @@ def platform(directory, service, domain, accounts):
 
 @pytest.fixture
 def group(platform, service, customer, domain, accounts, contacts):
-    group = services.create_group(
+    return make_group(
         service,
-        user=customer,
-        local_part="equipe",
-        domain=domain,
+        customer,
+        "equipe",
+        applied=True,
         display_name="Équipe",
         member_accounts=[accounts[0].pk, accounts[1].pk],
         member_contacts=[contacts[0].pk],
         manager_accounts=[accounts[2].pk],
     )
-    run_all()
-    group.refresh_from_db()
-    assert group.state == Group.State.OK
-    return group
 
 
 def apply_again(task):

@@ -12,7 +12,7 @@ from exchange_groups import engine, services
 from exchange_groups.backends.base import BackendError
 from exchange_groups.models import Address, Alias, Delegation, Group, Task, TaskItem
 
-from .conftest import run_all
+from .conftest import make_group, run_all
 
 pytestmark = pytest.mark.django_db
 
@@ -28,18 +28,14 @@ def failing(settings):
 
 @pytest.fixture
 def group(service, customer, domain, accounts, contacts):
-    group = services.create_group(
+    return make_group(
         service,
-        user=customer,
-        local_part="team",
-        domain=domain,
+        customer,
+        applied=True,
         member_accounts=[a.pk for a in accounts[:3]],
         member_contacts=[contacts[0].pk],
         manager_accounts=[accounts[0].pk],
     )
-    run_all(group)
-    group.refresh_from_db()
-    return group
 
 
 def test_creation_is_applied_and_the_group_becomes_operational(group, accounts, contacts):

@@ -19,6 +19,8 @@ from exchange_groups.models import (
     TaskItem,
 )
 
+from .conftest import make_group
+
 pytestmark = pytest.mark.django_db
 
 
@@ -130,16 +132,7 @@ def test_a_one_item_task_takes_six_statements_and_one_commit(group_ok, customer,
 
 @pytest.fixture
 def group_ok(service, customer, domain, accounts):
-    group = services.create_group(
-        service,
-        user=customer,
-        local_part="team",
-        domain=domain,
-        member_accounts=[a.pk for a in accounts[:3]],
-    )
-    for task in Task.objects.filter(group=group).order_by("pk"):
-        engine.execute(task.pk)
-    return Group.objects.get(pk=group.pk)
+    return make_group(service, customer, applied=True, member_accounts=[a.pk for a in accounts[:3]])
 
 
 def test_ticking_a_big_group_keeps_only_the_differences_in_the_session(
