@@ -1,6 +1,8 @@
 """The customer pages through the test client: without JavaScript, with htmx, and for
 users who may not see them."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -195,3 +197,19 @@ def test_the_pager_keeps_the_search_and_the_filter(logged_in, service, customer,
     tasks = reverse("panel:tasks", args=[service.name])
     html = logged_in.get(tasks, {"status": "done"}).content.decode()
     assert 'href="?status=done&amp;page=2"' in html
+
+
+def test_the_last_pages_of_the_groups_list_are_in_order(logged_in, service, customer, domain):
+    """Pages of the list's second half are read from its end: the rows and their order are
+    those of an ordinary page, and "last" is the last page."""
+    for i in range(45):
+        make_group(service, customer, f"sales{i:02d}")
+    groups = reverse("panel:groups", args=[service.name])
+
+    def shown(page):
+        html = logged_in.get(groups, {"page": page}).content.decode()
+        return re.findall(r'data-label="(sales\d+)@', html)
+
+    assert shown(2) == [f"sales{i:02d}" for i in range(20, 40)]
+    assert shown(3) == [f"sales{i:02d}" for i in range(40, 45)]
+    assert shown("last") == shown(3)

@@ -70,6 +70,11 @@ class Address(models.Model):
                 condition=Q(kind="account"),
                 name="account_address_domain_order",
             ),
+            # The groups list: (local part, id) so that ties are ordered by the index too.
+            # A big service's first and last pages walk it; a small one's rows are few.
+            models.Index(
+                fields=["local_part", "id"], condition=Q(kind="group"), name="group_address_order"
+            ),
         ]
 
     def __str__(self):

@@ -1,4 +1,8 @@
+from types import SimpleNamespace
+
 from django import template
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 
 from .. import group_settings
 from ..models import Task
@@ -16,3 +20,23 @@ def function_label(function: str) -> str:
 def setting(value, name: str) -> str:
     """A group setting's value as every page shows it (exchange_groups/group_settings.py)."""
     return group_settings.shown(name, value)
+
+
+# An id no group has, put in the menu's links then replaced by the row's own.
+_STAMP_ID = 987_654_321_012
+
+
+@register.simple_tag(takes_context=True)
+def group_menu(context, group):
+    """A row's "..." menu: the same links for every row but the group's id. It is rendered
+    once per page for each kind of row (operational or not) and stamped with each row's
+    id: twenty rows cost two renders instead of twenty (ten URLs and labels each)."""
+    menus = context.render_context.setdefault("group_menu", {})
+    kind = group.is_operational
+    if kind not in menus:
+        stamp = SimpleNamespace(pk=_STAMP_ID, is_operational=kind)
+        menus[kind] = render_to_string(
+            "exchange_groups/_group_menu.html", {"service": context["service"], "group": stamp}
+        )
+    # Safe: rendered (and escaped) by the template above; only a number is put in.
+    return mark_safe(menus[kind].replace(str(_STAMP_ID), str(group.pk)))
