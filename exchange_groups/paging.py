@@ -7,17 +7,28 @@
   last page costs what the first does instead of an OFFSET over every row before it;
 - `countless_page`: for lists where even counting is what costs (tens of thousands of
   accounts): no total, one row more than the page is read to know whether a next page
-  exists.
+  exists. Its Next and Previous links carry a cursor (keyset paging): the next page is
+  "the rows after this one's last", read from the index wherever it is in the list, where
+  an OFFSET would read every row before it. A page number alone (a bookmark) is still
+  served, by OFFSET.
 """
 
+import functools
+import operator
+
+from django.core import signing
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
+from django.db.models import Q
 
 
-def narrow_page(queryset, number, per_page: int, fetch, *, count: bool = True):
+def narrow_page(queryset, number, per_page: int, fetch, *, count: bool = True, **cursors):
     """A Page of `queryset` (ordered, filtered) whose objects are `fetch(ids)` in the
-    queryset's order; without `count`, a countless page."""
-    paginator = TwoEndedPaginator if count else CountlessPaginator
-    page = paginator(queryset.values_list("pk", flat=True), per_page).get_page(number)
+    queryset's order; without `count`, a countless page (which takes `after`/`before`)."""
+    ids = queryset.values_list("pk", flat=True)
+    if count:
+        page = TwoEndedPaginator(ids, per_page).get_page(number)
+    else:
+        page = CountlessPaginator(ids, per_page).get_page(number, **cursors)
     ids = list(page.object_list)
     found = {obj.pk: obj for obj in fetch(ids)} if ids else {}
     page.object_list = [found[pk] for pk in ids if pk in found]
@@ -58,16 +69,99 @@ class CountlessPaginator(Paginator):
             raise EmptyPage("less than 1")
         return number
 
-    def get_page(self, number):
+    def get_page(self, number, *, after: str = "", before: str = ""):
         try:
             number = self.validate_number(number)
         except (PageNotAnInteger, EmptyPage):
             number = 1
+        keyset = Keyset(self.object_list)
+        if after and (key := keyset.decode(after)) is not None:
+            rows = list(self.object_list.filter(keyset.after(key))[: self.per_page + 1])
+            if rows:
+                page = CountlessPage(rows[: self.per_page], max(number, 2), self,
+                                     more=len(rows) > self.per_page)  # fmt: skip
+                return keyset.mark(page)
+        elif before and (key := keyset.decode(before)) is not None:
+            rows = list(self.object_list.reverse().filter(keyset.before(key))[: self.per_page + 1])
+            if len(rows) > self.per_page:  # rows before these: not the first page
+                page = CountlessPage(rows[: self.per_page][::-1], max(number, 2), self, more=True)
+                return keyset.mark(page)
+            if rows:
+                return keyset.mark(CountlessPage(rows[::-1], 1, self, more=True))
         bottom = (number - 1) * self.per_page
         rows = list(self.object_list[bottom : bottom + self.per_page + 1])
         if not rows and number > 1:  # past the end (the list shrank): the first page
             return self.get_page(1)
-        return CountlessPage(rows[: self.per_page], number, self, more=len(rows) > self.per_page)
+        page = CountlessPage(rows[: self.per_page], number, self, more=len(rows) > self.per_page)
+        return keyset.mark(page)
+
+
+class Keyset:
+    """The cursors of a list ordered by plain fields (the last one unique, e.g. the pk):
+    a cursor is the signed values of a row's order fields; the rows after it are those
+    whose (fields) come after its values, in the order's directions."""
+
+    SALT = "exchange_groups.paging"
+
+    def __init__(self, queryset):
+        self.queryset = queryset
+        order = queryset.query.order_by
+        # Only a plain list of objects or ids ordered by field names has cursors (not a
+        # union, not an order by expression, not rows of values).
+        plain = not queryset.query.combinator and queryset._fields in (None, ("pk",))
+        self.order = list(order) if plain and all(isinstance(f, str) for f in order) else []
+        self.fields = [f.removeprefix("-") for f in self.order]
+
+    def decode(self, cursor: str):
+        if not self.order:
+            return None
+        try:
+            values = signing.loads(cursor, salt=self.SALT)
+        except signing.BadSignature:
+            return None
+        return values if isinstance(values, list) and len(values) == len(self.fields) else None
+
+    def _beyond(self, key, forward: bool) -> Q:
+        """Rows strictly after (forward) or before `key`: (a > x) or (a = x and b > y)..."""
+        conditions = []
+        for i, (order, value) in enumerate(zip(self.order, key, strict=True)):
+            lookup = "gt" if order.startswith("-") != forward else "lt"
+            equal = dict(zip(self.fields[:i], key[:i], strict=True))
+            conditions.append(Q(**equal, **{f"{self.fields[i]}__{lookup}": value}))
+        return functools.reduce(operator.or_, conditions)
+
+    def after(self, key) -> Q:
+        return self._beyond(key, forward=True)
+
+    def before(self, key) -> Q:
+        return self._beyond(key, forward=False)
+
+    def mark(self, page):
+        """Give the page the cursors of its first and last rows (one indexed query)."""
+        page.next_cursor = page.previous_cursor = ""
+        if not page.object_list or not self.order:
+            return page
+        first, last = page.object_list[0], page.object_list[-1]
+        ids = [_pk(first), _pk(last)]
+        keys = dict(
+            (row[0], row[1:])
+            for row in self.queryset.model.objects.filter(pk__in=ids).values_list(
+                "pk", *self.fields
+            )
+        )
+        if page.has_next():
+            page.next_cursor = self._encode(keys[ids[1]])
+        if page.has_previous():
+            page.previous_cursor = self._encode(keys[ids[0]])
+        return page
+
+    def _encode(self, values) -> str:
+        plain = [v.isoformat() if hasattr(v, "isoformat") else v for v in values]
+        return signing.dumps(plain, salt=self.SALT, compress=True)
+
+
+def _pk(row):
+    return getattr(row, "pk", row)
 
 
 class CountlessPage(Page):
@@ -91,5 +185,10 @@ class CountlessPage(Page):
         return (self.number - 1) * self.paginator.per_page + len(self.object_list)
 
 
-def countless_page(queryset, number, per_page: int):
-    return CountlessPaginator(queryset, per_page).get_page(number)
+def countless_page(queryset, number, per_page: int, *, after: str = "", before: str = ""):
+    return CountlessPaginator(queryset, per_page).get_page(number, after=after, before=before)
+
+
+def cursors(request) -> dict[str, str]:
+    """The Next/Previous link's cursor of a countless list, from the query string."""
+    return {"after": request.GET.get("after", ""), "before": request.GET.get("before", "")}

@@ -196,7 +196,35 @@ def test_the_pager_keeps_the_search_and_the_filter(logged_in, service, customer,
         assert 'href="?q=sales&amp;page=1"' in page2
     tasks = reverse("panel:tasks", args=[service.name])
     html = logged_in.get(tasks, {"status": "done"}).content.decode()
-    assert 'href="?status=done&amp;page=2"' in html
+    assert re.search(r'href="\?status=done&amp;page=2&amp;after=[^"]+"', html)
+
+
+def test_recent_tasks_pages_follow_their_cursor(logged_in, service, customer, domain):
+    """Next and Previous carry a cursor (keyset paging): following them shows the same rows
+    as the numbered pages, newest first, and a task created meanwhile does not shift them."""
+    for i in range(55):
+        make_group(service, customer, f"sales{i:02d}")
+    tasks = reverse("panel:tasks", args=[service.name])
+
+    def shown(html):
+        return re.findall(r'data-label="[^"]* (sales\d+)@', html)
+
+    def link(html, rel):
+        label = {"next": "Suivant", "previous": "Précédent"}[rel]
+        href = re.search(rf'href="(\?[^"]+)"[^>]*>{label}<', html).group(1)
+        return logged_in.get(tasks + href.replace("&amp;", "&")).content.decode()
+
+    newest_first = [f"sales{i:02d}" for i in range(54, -1, -1)]
+    page1 = logged_in.get(tasks).content.decode()
+    assert shown(page1) == newest_first[:25]
+    make_group(service, customer, "latecomer")  # would shift an OFFSET by one row
+    page2 = link(page1, "next")
+    assert shown(page2) == newest_first[25:50]
+    page3 = link(page2, "next")
+    assert shown(page3) == newest_first[50:]
+    assert "Suivant<" not in page3
+    assert shown(link(page3, "previous")) == newest_first[25:50]
+    assert shown(link(link(page3, "previous"), "previous")) == newest_first[:25]
 
 
 def test_the_last_pages_of_the_groups_list_are_in_order(logged_in, service, customer, domain):

@@ -4,7 +4,7 @@ from django.views.decorators.http import require_GET
 
 from .. import access
 from ..models import Account, ExchangeService, GroupMember
-from ..paging import narrow_page
+from ..paging import cursors, narrow_page
 from .rendering import render_region
 
 
@@ -64,6 +64,7 @@ def accounts(request, service):
             .prefetch_related(Prefetch("memberships", queryset=memberships))
         ),
         count=False,
+        **cursors(request),
     )
     context = {"service": service, "tab": "accounts", "page": page, "q": q}
     return render_region(request, "exchange_groups/accounts.html", "table", context)

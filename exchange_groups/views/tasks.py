@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from .. import access, services
 from ..models import Task
-from ..paging import countless_page
+from ..paging import countless_page, cursors
 from .rendering import render_region
 
 PAGE_SIZE = 25
@@ -24,7 +24,7 @@ def task_list(request, service):
     else:
         status = ""
     # Tens of thousands of finished tasks: no count; the page walks task_service_recent.
-    page = countless_page(tasks, request.GET.get("page"), PAGE_SIZE)
+    page = countless_page(tasks, request.GET.get("page"), PAGE_SIZE, **cursors(request))
     context = {
         "service": service,
         "tab": "tasks",
