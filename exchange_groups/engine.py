@@ -10,6 +10,8 @@ The task row is the source of truth; a Celery message only says "look at task N"
 - the tasks of one group run in the order they were requested: a task is only claimed
   when no earlier task of its group is still pending, and each finished task wakes the
   next one.
+Each move of a task's status is one of TaskQuerySet's compare-and-swap methods
+(models/task.py): claim, renew, release, finish, back_off, fail.
 """
 
 import logging
