@@ -10,6 +10,8 @@ The task row is the source of truth; a Celery message only says "look at task N"
 - the tasks of one group run in the order they were requested: a task is only claimed
   when no earlier task of its group is still pending, and each finished task wakes the
   next one.
+Each move of a task's status is one of TaskQuerySet's compare-and-swap methods
+(models/task.py): claim, renew, release, finish, back_off, fail.
 """
 
 import logging
@@ -21,8 +23,7 @@ from functools import cache
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
@@ -66,30 +67,10 @@ def enqueue(task_ids: Iterable[int], countdown: float | None = None) -> None:
 
 def claim(task_id: int) -> uuid.UUID | None:
     """Take the task for this worker if it is due and nothing earlier on its group is
-    pending. Returns the claim token, or None when another worker has it, it is done,
-    or it must wait."""
-    now = timezone.now()
+    pending (one conditional UPDATE: TaskQuerySet.claim). Returns the claim token, or None
+    when another worker has it, it is done, or it must wait."""
     token = uuid.uuid4()
-    earlier_pending = Task.objects.filter(
-        group_id=OuterRef("group_id"), pk__lt=OuterRef("pk"), status__in=Task.PENDING
-    )
-    # A change to a group that is not created yet (its creation failed and awaits a
-    # retry) stays scheduled: it is woken when the creation is done. Said in the same
-    # UPDATE, so that a task costs no query of its own for it.
-    creating = Exists(Group.objects.filter(pk=OuterRef("group_id"), state=Group.State.CREATING))
-    won = (
-        Task.objects.filter(pk=task_id, status=Status.TODO, run_after__lte=now)
-        .filter(~Exists(earlier_pending))
-        .filter(Q(function=Task.Function.ADD_GROUP) | ~creating)
-        .update(
-            status=Status.DOING,
-            claim=token,
-            lease_expires_at=now + timedelta(seconds=settings.TASK_LEASE_SECONDS),
-            attempts=F("attempts") + 1,
-            started_at=Coalesce(F("started_at"), now),
-        )
-    )
-    return token if won else None
+    return token if Task.objects.claim(task_id, token, now=timezone.now()) else None
 
 
 def execute(task_id: int) -> None:
@@ -168,9 +149,7 @@ def _release(task_id: int, token: uuid.UUID) -> None:
     reached again; otherwise its lease runs out and the sweep gives it back."""
     _drop_if_broken()
     try:
-        Task.objects.filter(pk=task_id, claim=token, status=Status.DOING).update(
-            status=Status.TODO, claim=None, lease_expires_at=None, attempts=F("attempts") - 1
-        )
+        Task.objects.release(task_id, token)
     except DATABASE_LOST as exc:
         log.warning("Task %s: database unreachable (%s); the sweep will take it back", task_id, exc)
         _drop_if_broken()
@@ -205,9 +184,8 @@ class _Heartbeat:
         try:
             while not self.stopped.wait(lease / 3):
                 try:
-                    Task.objects.filter(
-                        pk=self.task_id, claim=self.token, status=Status.DOING
-                    ).update(lease_expires_at=timezone.now() + timedelta(seconds=lease))
+                    until = timezone.now() + timedelta(seconds=lease)
+                    Task.objects.renew(self.task_id, self.token, until=until)
                 except DATABASE_LOST as exc:
                     log.warning("Task %s: lease not renewed (%s)", self.task_id, exc)
                     _drop_if_broken()
@@ -277,11 +255,13 @@ def _record(task: Task, token, failures: dict[int, str], task_error: list | None
     with transaction.atomic():
         # Only the holder of the claim records: a worker whose lease expired and whose task
         # was taken over by another leaves the outcome to that one.
-        if (
-            not Task.objects.select_for_update()
-            .filter(pk=task.pk, claim=token, status=Status.DOING)
-            .exists()
-        ):
+        attempts = (
+            Task.objects.select_for_update()
+            .held(task.pk, token)
+            .values_list("attempts", flat=True)
+            .first()
+        )
+        if attempts is None:
             log.warning("Task %s: claim lost before recording, outcome discarded", task.pk)
             return
         if not task_error:
@@ -299,73 +279,33 @@ def _record(task: Task, token, failures: dict[int, str], task_error: list | None
             TaskItem.objects.filter(pk__in=item_ids).update(
                 status=TaskItem.Status.ERROR, error=message, finished_at=now
             )
-        attempts = Task.objects.values_list("attempts", flat=True).get(pk=task.pk)
-        if not failures and not task_error:
-            Task.objects.filter(pk=task.pk).update(
-                status=Status.DONE, finished_at=now, error="", claim=None, lease_expires_at=None
-            )
-            _after_final(task, done=True)
-            return
-        detail = task_error or _failure_summary(task, failures)
+        detail = task_error or failure_summary(task, failures)
         message = reasons.render(detail)
         if attempts < settings.TASK_MAX_ATTEMPTS:
             backoff = settings.TASK_RETRY_BACKOFF * 2 ** (attempts - 1)
-            Task.objects.filter(pk=task.pk).update(
-                status=Status.TODO,
-                error=message,
-                error_detail=detail,
-                claim=None,
-                lease_expires_at=None,
-                run_after=now + timedelta(seconds=backoff),
-            )
+            run_after = now + timedelta(seconds=backoff)
+            Task.objects.back_off(task.pk, token, run_after=run_after, error=message, detail=detail)
             transaction.on_commit(lambda: enqueue([task.pk], countdown=backoff))
             return
-        Task.objects.filter(pk=task.pk).update(
-            status=Status.ERROR,
-            finished_at=now,
-            error=message,
-            error_detail=detail,
-            claim=None,
-            lease_expires_at=None,
-        )
-        _after_final(task, done=False)
+        Task.objects.fail(task.pk, token, now=now, error=message, detail=detail)
+        _after_failure(task)
 
 
 def _record_done(task: Task, token, now) -> None:
-    """The outcome of a task fully applied, in two statements: the task done (only by the
-    holder of the claim), returning the group's next task to wake; then its items done."""
-    q = connection.ops.quote_name
-    table = q(Task._meta.db_table)
-    field = Task._meta.get_field
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET status = %s, finished_at = %s, error = '', claim = NULL, "
-            f"lease_expires_at = NULL WHERE id = %s AND claim = %s AND status = %s "
-            f"RETURNING (SELECT MIN(n.id) FROM {table} n "
-            f"WHERE n.group_id = {table}.group_id AND n.status = %s)",
-            [
-                Status.DONE,
-                field("finished_at").get_db_prep_value(now, connection),
-                task.pk,
-                field("claim").get_db_prep_value(token, connection),
-                Status.DOING,
-                Status.TODO,
-            ],
-        )
-        row = cursor.fetchone()
-    if row is None:
+    """The outcome of a task fully applied, in two statements (TaskQuerySet.finish, raw SQL
+    with RETURNING): the task done (only by the holder of the claim), returning the
+    group's next task to wake; then its items done."""
+    won, next_id = Task.objects.finish(task.pk, token, now=now)
+    if not won:
         # A worker whose lease expired and whose task was taken over by another leaves the
         # outcome to that one.
         log.warning("Task %s: claim lost before recording, outcome discarded", task.pk)
         return
-    TaskItem.objects.filter(task_id=task.pk).exclude(status=TaskItem.Status.DONE).update(
-        status=TaskItem.Status.DONE, error="", finished_at=now
-    )
-    if row[0]:
-        transaction.on_commit(lambda: enqueue([row[0]]))
+    if next_id:
+        transaction.on_commit(lambda: enqueue([next_id]))
 
 
-def _failure_summary(task: Task, failures: dict[int, str]) -> list[dict]:
+def failure_summary(task: Task, failures: dict[int, str]) -> list[dict]:
     """Sentences a customer can read: how many items failed, why, and which ones."""
     labels = dict(task.items.filter(pk__in=failures).values_list("pk", "label"))
     by_reason: dict[str, list[str]] = {}
@@ -391,14 +331,13 @@ def _failure_summary(task: Task, failures: dict[int, str]) -> list[dict]:
     return summary
 
 
-def _after_final(task: Task, *, done: bool) -> None:
-    """Move the group on when a task ends for good, then wake its next task."""
-    if not done and task.function == Task.Function.DELETE_GROUP and task.group_id:
+def _after_failure(task: Task) -> None:
+    """Move the group on when a task fails for good, then wake its next task."""
+    if task.function == Task.Function.DELETE_GROUP and task.group_id:
         # The group is still live on the platform: it is operational again.
-        group = Group.objects.filter(pk=task.group_id, state=Group.State.DELETING).first()
+        group = Group.objects.filter(pk=task.group_id).first()
         if group is not None:
-            group.state = Group.State.OK
-            group.save(update_fields=["state", "updated_at"])
+            group.abandon_deletion()
     if task.group_id:
         next_id = (
             Task.objects.filter(group_id=task.group_id, status=Status.TODO)
@@ -420,14 +359,7 @@ def sweep() -> dict[str, int]:
     ):
         # Its worker died: the attempt it had claimed does not count (attempts count the
         # backend's refusals, not crashes).
-        base = Task.objects.filter(pk=task.pk, status=Status.DOING, claim=task.claim)
-        if base.update(
-            status=Status.TODO,
-            claim=None,
-            lease_expires_at=None,
-            run_after=now,
-            attempts=F("attempts") - 1,
-        ):
+        if Task.objects.release(task.pk, task.claim, run_after=now):
             freed.append(task.pk)
 
     stale = now - timedelta(seconds=settings.TASK_STALE_SECONDS)

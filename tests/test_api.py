@@ -98,6 +98,7 @@ def test_create_returns_the_task_and_rules_answer_with_the_field(api, service, a
 
 def test_sub_resources_return_tasks(api, group, accounts, contacts):
     base = "mailingList/team@example.fr"
+    answered = set()
     for path, body in [
         ("member/account", {"memberAccountId": accounts[1].pk}),
         ("member/contact", {"memberContactId": contacts[0].pk}),
@@ -108,7 +109,10 @@ def test_sub_resources_return_tasks(api, group, accounts, contacts):
     ]:
         response = api("post", f"{base}/{path}", body)
         assert response.status_code == 201, (path, response.json())
+        answered.add((response.json()["id"], response.json()["function"]))
     functions = set(Task.objects.filter(status="todo").values_list("function", flat=True))
+    # Each answer is the task the request made.
+    assert answered == set(Task.objects.filter(status="todo").values_list("pk", "function"))
     assert functions == {
         "addDistributionGroupMember", "addDistributionGroupManager", "addDistributionGroupSendAs",
         "addDistributionGroupSendOnBehalfTo", "addDistributionGroupAlias",

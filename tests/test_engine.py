@@ -8,7 +8,7 @@ import pytest
 from django.db import OperationalError
 from django.utils import timezone
 
-from exchange_groups import engine, services
+from exchange_groups import engine, reasons, services
 from exchange_groups.backends.base import BackendError
 from exchange_groups.models import Address, Alias, Delegation, Group, Task, TaskItem
 
@@ -240,6 +240,25 @@ def test_a_worker_that_lost_its_claim_does_not_record(group, customer, accounts)
     Task.objects.filter(pk=task.pk).update(claim=None)
     engine._record(Task.objects.get(pk=task.pk), token, {}, "")
     assert Task.objects.get(pk=task.pk).status == "doing"
+
+
+def test_a_worker_whose_task_was_sent_again_records_no_failure(group, customer, accounts):
+    """Support sent a stuck task again (its claim withdrawn): the first worker's late
+    failure is discarded, the task stays scheduled for the next worker, and then only
+    that worker's outcome counts."""
+    task = services.add_members(group, user=customer, accounts=[accounts[4].pk])
+    token = engine.claim(task.pk)
+    services.requeue_task(task, user=customer)
+    stale = Task.objects.get(pk=task.pk)
+    engine._record(stale, token, {}, [reasons.part("The platform is unreachable.")])
+    task.refresh_from_db()
+    assert (task.status, task.error) == ("todo", "")
+    assert not Task.objects.renew(task.pk, token, until=timezone.now())
+    assert not Task.objects.release(task.pk, token)
+    engine.execute(task.pk)
+    task.refresh_from_db()
+    assert task.status == "done"
+    assert group.members.filter(account=accounts[4]).exists()
 
 
 def test_sweep_frees_expired_leases_and_resends_stale_tasks(group, customer, accounts, settings):

@@ -98,7 +98,7 @@ class MailingLists(ServiceView):
             domain=domain,
             **values,
         )
-        return task_response(group.tasks.get(function=Task.Function.ADD_GROUP))
+        return task_response(group.new_tasks[0])
 
 
 class MailingList(ServiceView):
@@ -249,7 +249,7 @@ class Aliases(ServiceView):
             services.add_alias, group, user=request.user, local_part=local_part, domain=domain,
             item_field="alias",
         )  # fmt: skip
-        return task_response(alias.task_items.get().task)
+        return task_response(alias.new_tasks[0])
 
 
 class AliasItem(ServiceView):

@@ -110,13 +110,10 @@ def group_changed(group: Group, task) -> None:
 
 
 def group_deleted(group_id: int) -> None:
-    with transaction.atomic(savepoint=False):
-        group = Group.objects.filter(pk=group_id).first()
-        if group is None:
-            return  # already deleted: applying twice gives the same result
-        address_ids = [group.address_id, *group.aliases.values_list("address_id", flat=True)]
-        group.delete()
-        Address.objects.filter(pk__in=address_ids).delete()
+    group = Group.objects.filter(pk=group_id).first()
+    if group is None:
+        return  # already deleted: applying twice gives the same result
+    group.delete_with_addresses()
 
 
 # --- members and managers ------------------------------------------------------------------
@@ -182,6 +179,4 @@ def aliases_added(items) -> None:
 def aliases_removed(items) -> None:
     with transaction.atomic(savepoint=False):
         for alias in Alias.objects.filter(pk__in=[i.alias_id for i in items if i.alias_id]):
-            address_id = alias.address_id
-            alias.delete()
-            Address.objects.filter(pk=address_id).delete()
+            alias.delete_with_address()

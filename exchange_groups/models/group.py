@@ -1,7 +1,7 @@
 """Contact groups and what hangs off them. Rows here are what is live on the platform:
 a requested change lives in its task until a worker has applied it."""
 
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils.translation import gettext_lazy as _
 
@@ -200,6 +200,22 @@ class Group(models.Model):
         """Nothing will change by itself: the list stops watching the row."""
         return self.status in ("ok", "error", self.State.SUSPENDED)
 
+    def abandon_deletion(self) -> bool:
+        """Deleting -> ok: its deletion failed for good or was cancelled, the group is still
+        live and operational again. Returns whether it was being deleted."""
+        if self.state != self.State.DELETING:
+            return False
+        self.state = self.State.OK
+        self.save(update_fields=["state", "updated_at"])
+        return True
+
+    def delete_with_addresses(self) -> None:
+        """Delete the group with its aliases, and give back their addresses."""
+        with transaction.atomic(savepoint=False):
+            address_ids = [self.address_id, *self.aliases.values_list("address_id", flat=True)]
+            self.delete()
+            Address.objects.filter(pk__in=address_ids).delete()
+
 
 STATUS_BADGES = {
     Group.Status.OK: ("success", "check-circle"),
@@ -340,3 +356,18 @@ class Alias(models.Model):
 
     def __str__(self):
         return self.address.email
+
+    def abandon_deletion(self) -> bool:
+        """Deleting -> ok: its removal was cancelled. Returns whether it was being removed."""
+        if self.state != self.State.DELETING:
+            return False
+        self.state = self.State.OK
+        self.save(update_fields=["state"])
+        return True
+
+    def delete_with_address(self) -> None:
+        """Delete the alias and give back its address."""
+        with transaction.atomic(savepoint=False):
+            address_id = self.address_id
+            self.delete()
+            Address.objects.filter(pk=address_id).delete()

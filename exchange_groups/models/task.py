@@ -1,8 +1,13 @@
 """Tasks: one requested change each, the source of truth for the asynchronous engine."""
 
+import uuid
+from datetime import datetime, timedelta
+
 from django.conf import settings
-from django.db import models
-from django.db.models import Case, Count, IntegerField, OuterRef, Q, Subquery, When
+from django.db import connection, models
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, Subquery, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .. import reasons
@@ -26,6 +31,168 @@ def item_counts(task_ref: str = "pk") -> tuple[Subquery, Subquery]:
 
 
 class TaskQuerySet(models.QuerySet):
+    """The task's lifecycle lives here, one method per transition:
+
+        todo --claim--> doing --finish--> done
+                        doing --back_off--> todo (another attempt, later)
+                        doing --fail--> error --retry--> todo
+                        doing --release / requeue--> todo (the attempt does not count)
+        todo --cancel--> cancelled
+
+    Each is a compare-and-swap: one conditional UPDATE that filters on the status it
+    leaves (and, for a worker, on its claim token) and says whether it won. Two workers,
+    or a worker and an operator, racing for the same task cannot both win; a worker whose
+    claim was withdrawn changes nothing."""
+
+    def claim(self, task_id: int, token: uuid.UUID, *, now: datetime) -> bool:
+        """todo -> doing for the worker holding `token`, if the task is due and nothing
+        earlier on its group is pending. One UPDATE."""
+        earlier_pending = Task.objects.filter(
+            group_id=OuterRef("group_id"), pk__lt=OuterRef("pk"), status__in=Task.PENDING
+        )
+        # A change to a group that is not created yet (its creation failed and awaits a
+        # retry) stays scheduled: it is woken when the creation is done. Said in the same
+        # UPDATE, so that a task costs no query of its own for it.
+        creating = Exists(Group.objects.filter(pk=OuterRef("group_id"), state=Group.State.CREATING))
+        return bool(
+            self.filter(pk=task_id, status=Task.Status.TODO, run_after__lte=now)
+            .filter(~Exists(earlier_pending))
+            .filter(Q(function=Task.Function.ADD_GROUP) | ~creating)
+            .update(
+                status=Task.Status.DOING,
+                claim=token,
+                lease_expires_at=now + timedelta(seconds=settings.TASK_LEASE_SECONDS),
+                attempts=F("attempts") + 1,
+                started_at=Coalesce(F("started_at"), now),
+            )
+        )
+
+    def held(self, task_id: int, token: uuid.UUID):
+        """The task, if it is running under this claim."""
+        return self.filter(pk=task_id, claim=token, status=Task.Status.DOING)
+
+    def renew(self, task_id: int, token: uuid.UUID, *, until: datetime) -> bool:
+        """The claim's lease extended (the worker's heartbeat)."""
+        return bool(self.held(task_id, token).update(lease_expires_at=until))
+
+    def release(self, task_id: int, token: uuid.UUID, *, run_after: datetime | None = None) -> bool:
+        """doing -> todo, the claim given back by its worker (or taken back by the sweep
+        once its lease expired): a crash is not the task's failure, the attempt does not
+        count."""
+        also = {} if run_after is None else {"run_after": run_after}
+        return bool(
+            self.held(task_id, token).update(
+                status=Task.Status.TODO,
+                claim=None,
+                lease_expires_at=None,
+                attempts=F("attempts") - 1,
+                **also,
+            )
+        )
+
+    def finish(self, task_id: int, token: uuid.UUID, *, now: datetime) -> tuple[bool, int | None]:
+        """doing -> done with its items not yet done, by the holder of the claim. Returns
+        (won, the group's next scheduled task) in two statements: the task's UPDATE says
+        which task comes next with RETURNING, then its items."""
+        q = connection.ops.quote_name
+        table = q(Task._meta.db_table)
+        field = Task._meta.get_field
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET status = %s, finished_at = %s, error = '', claim = NULL, "
+                f"lease_expires_at = NULL WHERE id = %s AND claim = %s AND status = %s "
+                f"RETURNING (SELECT MIN(n.id) FROM {table} n "
+                f"WHERE n.group_id = {table}.group_id AND n.status = %s)",
+                [
+                    Task.Status.DONE,
+                    field("finished_at").get_db_prep_value(now, connection),
+                    task_id,
+                    field("claim").get_db_prep_value(token, connection),
+                    Task.Status.DOING,
+                    Task.Status.TODO,
+                ],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return False, None
+        TaskItem.objects.filter(task_id=task_id).exclude(status=TaskItem.Status.DONE).update(
+            status=TaskItem.Status.DONE, error="", finished_at=now
+        )
+        return True, row[0]
+
+    def back_off(
+        self, task_id: int, token: uuid.UUID, *, run_after: datetime, error: str, detail: list
+    ) -> bool:
+        """doing -> todo after a failed attempt, to run again once `run_after` is past."""
+        return bool(
+            self.held(task_id, token).update(
+                status=Task.Status.TODO,
+                error=error,
+                error_detail=detail,
+                claim=None,
+                lease_expires_at=None,
+                run_after=run_after,
+            )
+        )
+
+    def fail(
+        self, task_id: int, token: uuid.UUID, *, now: datetime, error: str, detail: list
+    ) -> bool:
+        """doing -> error: the last attempt failed, the task waits for an operator."""
+        return bool(
+            self.held(task_id, token).update(
+                status=Task.Status.ERROR,
+                finished_at=now,
+                error=error,
+                error_detail=detail,
+                claim=None,
+                lease_expires_at=None,
+            )
+        )
+
+    def retry(self, task_id: int) -> bool:
+        """error -> todo with fresh attempts, asked by a customer or an operator; its items
+        in error are to do again (those done stay done)."""
+        now = timezone.now()
+        won = self.filter(pk=task_id, status=Task.Status.ERROR).update(
+            status=Task.Status.TODO,
+            attempts=0,
+            error="",
+            finished_at=None,
+            run_after=now,
+            enqueued_at=now,
+            claim=None,
+        )
+        if won:
+            TaskItem.objects.filter(task_id=task_id, status=TaskItem.Status.ERROR).update(
+                status=TaskItem.Status.TODO, error=""
+            )
+        return bool(won)
+
+    def requeue(self, task_id: int) -> bool:
+        """doing -> todo, taken back by an operator (its worker died or hangs): the claim
+        is withdrawn, so a worker still holding it records nothing."""
+        now = timezone.now()
+        return bool(
+            self.filter(pk=task_id, status=Task.Status.DOING).update(
+                status=Task.Status.TODO,
+                claim=None,
+                lease_expires_at=None,
+                run_after=now,
+                enqueued_at=now,
+            )
+        )
+
+    def cancel(self, task_id: int | None = None, *, group_id: int | None = None) -> int:
+        """todo -> cancelled: one task, or every task still scheduled on a group. Returns
+        how many were cancelled."""
+        if (task_id is None) == (group_id is None):
+            raise TypeError("cancel() takes a task id or a group id")
+        which = {"pk": task_id} if task_id is not None else {"group_id": group_id}
+        return self.filter(status=Task.Status.TODO, **which).update(
+            status=Task.Status.CANCELLED, finished_at=timezone.now(), claim=None
+        )
+
     def with_progress(self):
         """Items done and items, counted for the running tasks only (the others cost
         nothing: CASE does not run the count)."""

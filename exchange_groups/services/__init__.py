@@ -4,7 +4,9 @@ Each function checks its rules first. On a violation it raises a ValidationError
 the form field the rule concerns (NON_FIELD_ERRORS for the object as a whole), having
 written nothing. Otherwise it writes its rows and its tasks in one transaction, one task
 per function carrying all of its items, and sends the tasks to the workers once the
-transaction has committed. Views, the admin and the API import this package and call
+transaction has committed. A function that sends tasks returns them (a task, or a list of
+tasks); the two that create an object return it, carrying its tasks as `new_tasks`
+(create_group, add_alias). Views, the admin and the API import this package and call
 these functions, and nothing else, to change data.
 """
 

@@ -14,17 +14,19 @@ from ..models import (
 from ..models import group as group_rules
 from .common import (
     Errors,
-    F,
-    _new_task,
-    _require_operational,
-    _reserve_address,
-    _send_on_commit,
+    Fn,
     check_address,
+    new_task,
+    require_operational,
+    reserve_address,
+    send_on_commit,
 )
 
 
 def add_alias(group: Group, *, user, local_part: str, domain) -> Alias:
-    _require_operational(group)
+    """Reserve the alias's address and send its task. Returns the alias (state creating),
+    carrying that task as `new_tasks`."""
+    require_operational(group)
     errors = Errors()
     domain = check_address(group.service, local_part, domain, errors)
     if group.aliases.count() >= group_rules.MAX_ALIASES:
@@ -34,16 +36,17 @@ def add_alias(group: Group, *, user, local_part: str, domain) -> Alias:
         )
     errors.raise_if_any()
     with transaction.atomic():
-        address = _reserve_address(domain, local_part, Address.Kind.ALIAS)
+        address = reserve_address(domain, local_part, Address.Kind.ALIAS)
         alias = Alias.objects.create(group=group, address=address, state=Alias.State.CREATING)
-        task = _new_task(group, F.ADD_ALIAS, user, items=[alias])
-        _send_on_commit(task)
+        task = new_task(group, Fn.ADD_ALIAS, user, items=[alias])
+        send_on_commit(task)
+    alias.new_tasks = [task]
     return alias
 
 
 def remove_alias(alias: Alias, *, user) -> Task:
     group = alias.group
-    _require_operational(group)
+    require_operational(group)
     if alias.state != Alias.State.OK:
         raise ValidationError(
             {NON_FIELD_ERRORS: _("This alias is not active yet: wait until its state is OK.")}
@@ -55,6 +58,6 @@ def remove_alias(alias: Alias, *, user) -> Task:
             raise ValidationError({NON_FIELD_ERRORS: _("This alias is already being removed.")})
         alias.state = Alias.State.DELETING
         record_bulk(Alias, [alias], "~")
-        task = _new_task(group, F.DELETE_ALIAS, user, items=[alias])
-        _send_on_commit(task)
+        task = new_task(group, Fn.DELETE_ALIAS, user, items=[alias])
+        send_on_commit(task)
     return task

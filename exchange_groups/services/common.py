@@ -4,8 +4,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F as F_
-from django.db.models import Value
+from django.db.models import F, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -40,12 +39,12 @@ GROUP_SETTINGS = {
 }
 
 
-F = Task.Function
+Fn = Task.Function
 
 
 DELEGATION_FUNCTIONS = {
-    Delegation.Kind.SEND_AS: (F.ADD_SEND_AS, F.DELETE_SEND_AS),
-    Delegation.Kind.SEND_ON_BEHALF: (F.ADD_SEND_ON_BEHALF, F.DELETE_SEND_ON_BEHALF),
+    Delegation.Kind.SEND_AS: (Fn.ADD_SEND_AS, Fn.DELETE_SEND_AS),
+    Delegation.Kind.SEND_ON_BEHALF: (Fn.ADD_SEND_ON_BEHALF, Fn.DELETE_SEND_ON_BEHALF),
 }
 
 
@@ -110,7 +109,7 @@ def _service_domain(service, domain, errors) -> Domain | None:
     return found
 
 
-def _reserve_address(domain: Domain, local_part: str, kind: str) -> Address:
+def reserve_address(domain: Domain, local_part: str, kind: str) -> Address:
     """Take the address on the platform. The unique constraint decides between racing
     requests: the loser gets the same message as if it had been taken long before."""
     try:
@@ -126,7 +125,7 @@ def _reserve_address(domain: Domain, local_part: str, kind: str) -> Address:
         ) from None
 
 
-def _clean_settings(values: dict, errors: Errors, defaults: dict) -> dict:
+def clean_settings(values: dict, errors: Errors, defaults: dict) -> dict:
     """Validate the group settings present in `values`; absent ones keep `defaults`."""
     unknown = set(values) - set(GROUP_SETTINGS)
     if unknown:
@@ -167,7 +166,7 @@ def _clean_settings(values: dict, errors: Errors, defaults: dict) -> dict:
     return cleaned
 
 
-def _require_operational(group: Group):
+def require_operational(group: Group):
     if not group.is_operational:
         raise ValidationError(
             {
@@ -193,8 +192,8 @@ def _resolve(queryset, ids: Iterable, field: str, errors: Errors, unknown_messag
     return found
 
 
-def _refs(service, ids, field, errors, kind: str) -> list[tuple[str, int, str]]:
-    """Like _accounts/_contacts, as (kind, id, address) tuples read as plain values: a
+def service_refs(service, ids, field, errors, kind: str) -> list[tuple[str, int, str]]:
+    """Like service_accounts/service_contacts, as (kind, id, address) tuples read as plain values: a
     request naming 10,000 members builds no model object for them."""
     if kind == "account":
         rows = Account.objects.filter(service=service).annotate(
@@ -202,7 +201,7 @@ def _refs(service, ids, field, errors, kind: str) -> list[tuple[str, int, str]]:
         )
         message = _("Choose accounts of this service.")
     else:
-        rows = ExternalContact.objects.filter(service=service).annotate(label=F_("email"))
+        rows = ExternalContact.objects.filter(service=service).annotate(label=F("email"))
         message = _("Choose external contacts of this service.")
     try:
         wanted = {int(pk) for pk in ids}
@@ -215,7 +214,7 @@ def _refs(service, ids, field, errors, kind: str) -> list[tuple[str, int, str]]:
     return [(kind, pk, label) for pk, label in found]
 
 
-def _accounts(service, ids, field, errors):
+def service_accounts(service, ids, field, errors):
     return _resolve(
         Account.objects.filter(service=service).select_related("address__domain"),
         ids,
@@ -225,7 +224,7 @@ def _accounts(service, ids, field, errors):
     )
 
 
-def _contacts(service, ids, field, errors):
+def service_contacts(service, ids, field, errors):
     return _resolve(
         ExternalContact.objects.filter(service=service),
         ids,
@@ -247,7 +246,7 @@ def expected_members(group: Group) -> set[tuple[str, int]]:
         ("account", a) if a else ("contact", c)
         for a, c in group.members.values_list("account_id", "contact_id")
     }
-    for function, change in ((F.ADD_MEMBER, set.add), (F.DELETE_MEMBER, set.discard)):
+    for function, change in ((Fn.ADD_MEMBER, set.add), (Fn.DELETE_MEMBER, set.discard)):
         for a, c in _pending_items(group, function).values_list("account_id", "contact_id"):
             change(live, ("account", a) if a else ("contact", c))
     return live
@@ -255,8 +254,8 @@ def expected_members(group: Group) -> set[tuple[str, int]]:
 
 def expected_managers(group: Group) -> set[int]:
     live = set(group.managers.values_list("account_id", flat=True))
-    live |= set(_pending_items(group, F.ADD_MANAGER).values_list("account_id", flat=True))
-    live -= set(_pending_items(group, F.DELETE_MANAGER).values_list("account_id", flat=True))
+    live |= set(_pending_items(group, Fn.ADD_MANAGER).values_list("account_id", flat=True))
+    live -= set(_pending_items(group, Fn.DELETE_MANAGER).values_list("account_id", flat=True))
     return live
 
 
@@ -271,13 +270,13 @@ def expected_delegations(group: Group) -> dict[int, str]:
     return rights
 
 
-def _names(objects) -> str:
+def list_names(objects) -> str:
     names = [str(o) for o in objects]
     shown = ", ".join(names[:5])
     return shown + (_(" and %(count)d more") % {"count": len(names) - 5} if len(names) > 5 else "")
 
 
-def _new_task(
+def new_task(
     group, function, user, *, params=None, items=(), refs=(), reserved_address=None
 ) -> Task:
     """The task and its items: `items` objects, or `refs` (kind, id, label) tuples."""
@@ -296,7 +295,7 @@ def _new_task(
             TaskItem(
                 task=task,
                 label=str(obj),
-                **{_item_field(obj): obj},
+                **{item_field_of(obj): obj},
             )
             for obj in items
         ]
@@ -306,7 +305,7 @@ def _new_task(
     return task
 
 
-def _item_field(obj) -> str:
+def item_field_of(obj) -> str:
     if isinstance(obj, Account):
         return "account"
     if isinstance(obj, ExternalContact):
@@ -314,10 +313,10 @@ def _item_field(obj) -> str:
     return "alias"
 
 
-def _send_on_commit(*tasks: Task):
+def send_on_commit(*tasks: Task):
     ids = [t.pk for t in tasks]
     transaction.on_commit(lambda: engine.enqueue(ids))
 
 
-def _json_settings(values: dict) -> dict:
+def json_settings(values: dict) -> dict:
     return {k: str(v) if hasattr(v, "label") else v for k, v in values.items()}

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from ..models import Account, Address, Domain, ExchangeService, ExternalContact, Group, Task
 from ..models import group as group_rules
-from .common import Errors, F, _new_task, _require_operational, _send_on_commit, expected_members
+from .common import Errors, Fn, expected_members, new_task, require_operational, send_on_commit
 
 
 def _platform_domain(email: str) -> bool:
@@ -169,7 +169,7 @@ def import_members(
 ) -> Task:
     """Add the importable addresses as members, in one task; unknown outside addresses
     become external contacts of the service first when the customer asked for it."""
-    _require_operational(group)
+    require_operational(group)
     preview = preview_import(group, addresses)
     new = preview.unknown if create_unknown else []
     total = len(expected_members(group)) + len(preview.accounts) + len(preview.contacts) + len(new)
@@ -187,8 +187,8 @@ def import_members(
             ExternalContact.objects.create(service=group.service, email=email, display_name=email)
             for email in new
         ]
-        task = _new_task(
-            group, F.ADD_MEMBER, user, items=[*preview.accounts, *preview.contacts, *created]
+        task = new_task(
+            group, Fn.ADD_MEMBER, user, items=[*preview.accounts, *preview.contacts, *created]
         )
-        _send_on_commit(task)
+        send_on_commit(task)
     return task

@@ -17,17 +17,17 @@ from ..models import group as group_rules
 from .common import (
     GROUP_SETTINGS,
     Errors,
-    F,
-    _accounts,
-    _clean_settings,
-    _contacts,
-    _json_settings,
-    _new_task,
-    _refs,
-    _require_operational,
-    _reserve_address,
-    _send_on_commit,
+    Fn,
     check_address,
+    clean_settings,
+    json_settings,
+    new_task,
+    require_operational,
+    reserve_address,
+    send_on_commit,
+    service_accounts,
+    service_contacts,
+    service_refs,
 )
 
 
@@ -35,7 +35,7 @@ def check_group(service: ExchangeService, *, local_part: str, domain, **settings
     """The rules of a new group's first step (address and settings), for the wizard to
     show at once. Returns (domain, cleaned settings); raises ValidationError."""
     errors = Errors()
-    cleaned = _clean_settings(settings, errors, GROUP_SETTINGS)
+    cleaned = clean_settings(settings, errors, GROUP_SETTINGS)
     domain = check_address(service, local_part, domain, errors)
     errors.raise_if_any()
     return domain, cleaned
@@ -53,9 +53,9 @@ def check_members(
     managers); raises ValidationError unless `errors` is given to collect into."""
     own = errors is None
     errors = Errors() if own else errors
-    accounts = _accounts(service, member_accounts, "members", errors)
-    contacts = _contacts(service, member_contacts, "members", errors)
-    managers = _accounts(service, manager_accounts, "managers", errors)
+    accounts = service_accounts(service, member_accounts, "members", errors)
+    contacts = service_contacts(service, member_contacts, "members", errors)
+    managers = service_accounts(service, manager_accounts, "managers", errors)
     if len(accounts) + len(contacts) > group_rules.MAX_MEMBERS:
         errors.add(
             "members", _("A group has at most %(max)d members.") % {"max": group_rules.MAX_MEMBERS}
@@ -77,16 +77,17 @@ def create_group(
     **settings,
 ) -> Group:
     """Create a group with its first members and managers: the group appears in state
-    creating, and one task per function is sent (group, members, managers)."""
+    creating, and one task per function is sent (group, members, managers). Returns the
+    group, carrying those tasks as `new_tasks` (its creation first)."""
     errors = Errors()
-    cleaned = _clean_settings(settings, errors, GROUP_SETTINGS)
+    cleaned = clean_settings(settings, errors, GROUP_SETTINGS)
     domain = check_address(service, local_part, domain, errors)
     # Plain (kind, id, address) values: 10,000 members build no model object.
     members = [
-        *_refs(service, member_accounts, "members", errors, "account"),
-        *_refs(service, member_contacts, "members", errors, "contact"),
+        *service_refs(service, member_accounts, "members", errors, "account"),
+        *service_refs(service, member_contacts, "members", errors, "contact"),
     ]
-    managers = _refs(service, manager_accounts, "managers", errors, "account")
+    managers = service_refs(service, manager_accounts, "managers", errors, "account")
     if len(members) > group_rules.MAX_MEMBERS:
         errors.add(
             "members", _("A group has at most %(max)d members.") % {"max": group_rules.MAX_MEMBERS}
@@ -94,16 +95,17 @@ def create_group(
     errors.raise_if_any()
 
     with transaction.atomic():
-        address = _reserve_address(domain, local_part, Address.Kind.GROUP)
+        address = reserve_address(domain, local_part, Address.Kind.GROUP)
         group = Group.objects.create(
             service=service, address=address, state=Group.State.CREATING, **cleaned
         )
-        tasks = [_new_task(group, F.ADD_GROUP, user, params=_json_settings(cleaned))]
+        tasks = [new_task(group, Fn.ADD_GROUP, user, params=json_settings(cleaned))]
         if members:
-            tasks.append(_new_task(group, F.ADD_MEMBER, user, refs=members))
+            tasks.append(new_task(group, Fn.ADD_MEMBER, user, refs=members))
         if managers:
-            tasks.append(_new_task(group, F.ADD_MANAGER, user, refs=managers))
-        _send_on_commit(*tasks)
+            tasks.append(new_task(group, Fn.ADD_MANAGER, user, refs=managers))
+        send_on_commit(*tasks)
+    group.new_tasks = tasks
     return group
 
 
@@ -114,10 +116,10 @@ def plan_update(group: Group, *, local_part=None, domain=None, **settings) -> di
 
 
 def _plan(group, local_part, domain, settings):
-    _require_operational(group)
+    require_operational(group)
     errors = Errors()
     current = {field: getattr(group, field) for field in GROUP_SETTINGS}
-    cleaned = _clean_settings(settings, errors, current)
+    cleaned = clean_settings(settings, errors, current)
     changes = {f: (current[f], v) for f, v in cleaned.items() if v != current[f]}
     new_address = None
     if local_part is not None or domain is not None:
@@ -145,25 +147,25 @@ def update_group(group: Group, *, user, local_part=None, domain=None, **settings
     changes, new_address = _plan(group, local_part, domain, settings)
     with transaction.atomic():
         params = {
-            "changes": _json_settings({f: new for f, (_old, new) in changes.items()}),
-            "previous": _json_settings({f: old for f, (old, _new) in changes.items()}),
+            "changes": json_settings({f: new for f, (_old, new) in changes.items()}),
+            "previous": json_settings({f: old for f, (old, _new) in changes.items()}),
         }
         reserved = None
         if new_address is not None:
             local_part, new_domain = new_address
-            reserved = _reserve_address(new_domain, local_part, Address.Kind.RESERVED)
-        task = _new_task(group, F.SET_GROUP, user, params=params, reserved_address=reserved)
-        _send_on_commit(task)
+            reserved = reserve_address(new_domain, local_part, Address.Kind.RESERVED)
+        task = new_task(group, Fn.SET_GROUP, user, params=params, reserved_address=reserved)
+        send_on_commit(task)
     return task
 
 
 def delete_group(group: Group, *, user) -> Task:
-    _require_operational(group)
+    require_operational(group)
     with transaction.atomic():
         locked = Group.objects.select_for_update().get(pk=group.pk)
-        _require_operational(locked)
+        require_operational(locked)
         locked.state = group.state = Group.State.DELETING
         locked.save(update_fields=["state", "updated_at"])
-        task = _new_task(group, F.DELETE_GROUP, user)
-        _send_on_commit(task)
+        task = new_task(group, Fn.DELETE_GROUP, user)
+        send_on_commit(task)
     return task

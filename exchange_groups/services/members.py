@@ -19,36 +19,36 @@ from ..models import group as group_rules
 from .common import (
     DELEGATION_FUNCTIONS,
     Errors,
-    F,
-    _accounts,
-    _contacts,
-    _item_field,
-    _names,
-    _new_task,
-    _require_operational,
-    _send_on_commit,
+    Fn,
     expected_delegations,
     expected_managers,
     expected_members,
+    item_field_of,
+    list_names,
+    new_task,
+    require_operational,
+    send_on_commit,
+    service_accounts,
+    service_contacts,
 )
 
 
 def add_members(group: Group, *, user, accounts: Iterable = (), contacts: Iterable = ()) -> Task:
-    _require_operational(group)
+    require_operational(group)
     errors = Errors()
     objects = [
-        *_accounts(group.service, accounts, "members", errors),
-        *_contacts(group.service, contacts, "members", errors),
+        *service_accounts(group.service, accounts, "members", errors),
+        *service_contacts(group.service, contacts, "members", errors),
     ]
     if not objects and not errors:
         errors.add("members", _("Choose at least one account or contact."))
     expected = expected_members(group)
-    already = [o for o in objects if (_item_field(o), o.pk) in expected]
+    already = [o for o in objects if (item_field_of(o), o.pk) in expected]
     if already:
         errors.add(
             "members",
             ngettext("Already a member: %(names)s.", "Already members: %(names)s.", len(already))
-            % {"names": _names(already)},
+            % {"names": list_names(already)},
         )
     if len(expected) + len(objects) > group_rules.MAX_MEMBERS:
         errors.add(
@@ -58,39 +58,39 @@ def add_members(group: Group, *, user, accounts: Iterable = (), contacts: Iterab
         )
     errors.raise_if_any()
     with transaction.atomic():
-        task = _new_task(group, F.ADD_MEMBER, user, items=objects)
-        _send_on_commit(task)
+        task = new_task(group, Fn.ADD_MEMBER, user, items=objects)
+        send_on_commit(task)
     return task
 
 
 def remove_members(group: Group, *, user, accounts: Iterable = (), contacts: Iterable = ()) -> Task:
-    _require_operational(group)
+    require_operational(group)
     errors = Errors()
     objects = [
-        *_accounts(group.service, accounts, "members", errors),
-        *_contacts(group.service, contacts, "members", errors),
+        *service_accounts(group.service, accounts, "members", errors),
+        *service_contacts(group.service, contacts, "members", errors),
     ]
     if not objects and not errors:
         errors.add("members", _("Choose at least one account or contact."))
     expected = expected_members(group)
-    absent = [o for o in objects if (_item_field(o), o.pk) not in expected]
+    absent = [o for o in objects if (item_field_of(o), o.pk) not in expected]
     if absent:
         errors.add(
             "members",
             ngettext("Not a member: %(names)s.", "Not members: %(names)s.", len(absent))
-            % {"names": _names(absent)},
+            % {"names": list_names(absent)},
         )
     errors.raise_if_any()
     with transaction.atomic():
-        task = _new_task(group, F.DELETE_MEMBER, user, items=objects)
-        _send_on_commit(task)
+        task = new_task(group, Fn.DELETE_MEMBER, user, items=objects)
+        send_on_commit(task)
     return task
 
 
 def add_managers(group: Group, *, user, accounts: Iterable) -> Task:
-    _require_operational(group)
+    require_operational(group)
     errors = Errors()
-    objects = _accounts(group.service, accounts, "managers", errors)
+    objects = service_accounts(group.service, accounts, "managers", errors)
     if not objects and not errors:
         errors.add("managers", _("Choose at least one account."))
     already = [o for o in objects if o.pk in expected_managers(group)]
@@ -102,19 +102,19 @@ def add_managers(group: Group, *, user, accounts: Iterable) -> Task:
                 "Already administrators: %(names)s.",
                 len(already),
             )
-            % {"names": _names(already)},
+            % {"names": list_names(already)},
         )
     errors.raise_if_any()
     with transaction.atomic():
-        task = _new_task(group, F.ADD_MANAGER, user, items=objects)
-        _send_on_commit(task)
+        task = new_task(group, Fn.ADD_MANAGER, user, items=objects)
+        send_on_commit(task)
     return task
 
 
 def remove_managers(group: Group, *, user, accounts: Iterable) -> Task:
-    _require_operational(group)
+    require_operational(group)
     errors = Errors()
-    objects = _accounts(group.service, accounts, "managers", errors)
+    objects = service_accounts(group.service, accounts, "managers", errors)
     if not objects and not errors:
         errors.add("managers", _("Choose at least one account."))
     expected = expected_managers(group)
@@ -125,21 +125,21 @@ def remove_managers(group: Group, *, user, accounts: Iterable) -> Task:
             ngettext(
                 "Not an administrator: %(names)s.", "Not administrators: %(names)s.", len(absent)
             )
-            % {"names": _names(absent)},
+            % {"names": list_names(absent)},
         )
     errors.raise_if_any()
     with transaction.atomic():
-        task = _new_task(group, F.DELETE_MANAGER, user, items=objects)
-        _send_on_commit(task)
+        task = new_task(group, Fn.DELETE_MANAGER, user, items=objects)
+        send_on_commit(task)
     return task
 
 
 def add_delegations(group: Group, *, user, kind: str, accounts: Iterable) -> Task:
     """Grant Send As or Send on Behalf. An account holds at most one of the two."""
-    _require_operational(group)
+    require_operational(group)
     add_function, _delete = DELEGATION_FUNCTIONS[Delegation.Kind(kind)]
     errors = Errors()
-    objects = _accounts(group.service, accounts, "accounts", errors)
+    objects = service_accounts(group.service, accounts, "accounts", errors)
     if not objects and not errors:
         errors.add("accounts", _("Choose at least one account."))
     rights = expected_delegations(group)
@@ -148,7 +148,7 @@ def add_delegations(group: Group, *, user, kind: str, accounts: Iterable) -> Tas
     if already:
         errors.add(
             "accounts",
-            _("Already granted to: %(names)s.") % {"names": _names(already)},
+            _("Already granted to: %(names)s.") % {"names": list_names(already)},
         )
     if other:
         errors.add(
@@ -157,31 +157,31 @@ def add_delegations(group: Group, *, user, kind: str, accounts: Iterable) -> Tas
                 "Send As and Send on Behalf exclude each other; remove the other right "
                 "first from: %(names)s."
             )
-            % {"names": _names(other)},
+            % {"names": list_names(other)},
             "delegation_exclusive",
         )
     errors.raise_if_any()
     with transaction.atomic():
-        task = _new_task(group, add_function, user, items=objects)
-        _send_on_commit(task)
+        task = new_task(group, add_function, user, items=objects)
+        send_on_commit(task)
     return task
 
 
 def remove_delegations(group: Group, *, user, kind: str, accounts: Iterable) -> Task:
-    _require_operational(group)
+    require_operational(group)
     _add, delete_function = DELEGATION_FUNCTIONS[Delegation.Kind(kind)]
     errors = Errors()
-    objects = _accounts(group.service, accounts, "accounts", errors)
+    objects = service_accounts(group.service, accounts, "accounts", errors)
     if not objects and not errors:
         errors.add("accounts", _("Choose at least one account."))
     rights = expected_delegations(group)
     absent = [o for o in objects if rights.get(o.pk) != kind]
     if absent:
-        errors.add("accounts", _("Not granted to: %(names)s.") % {"names": _names(absent)})
+        errors.add("accounts", _("Not granted to: %(names)s.") % {"names": list_names(absent)})
     errors.raise_if_any()
     with transaction.atomic():
-        task = _new_task(group, delete_function, user, items=objects)
-        _send_on_commit(task)
+        task = new_task(group, delete_function, user, items=objects)
+        send_on_commit(task)
     return task
 
 
@@ -224,12 +224,12 @@ def plan_users(
     manager_accounts: Iterable = (),
 ) -> list[tuple[str, list]]:
     """The tasks change_users would write: [(function, [account or contact, ...])]."""
-    _require_operational(group)
+    require_operational(group)
     service = group.service
     errors = Errors()
-    accounts = _accounts(service, member_accounts, "members", errors)
-    contacts = _contacts(service, member_contacts, "members", errors)
-    managers = _accounts(service, manager_accounts, "managers", errors)
+    accounts = service_accounts(service, member_accounts, "members", errors)
+    contacts = service_contacts(service, member_contacts, "members", errors)
+    managers = service_accounts(service, manager_accounts, "managers", errors)
     wanted = {("account", a.pk) for a in accounts} | {("contact", c.pk) for c in contacts}
     if len(wanted) > group_rules.MAX_MEMBERS:
         errors.add(
@@ -242,10 +242,10 @@ def plan_users(
     current_managers = expected_managers(group)
     wanted_managers = {a.pk for a in managers}
     plan = [
-        (F.DELETE_MEMBER, current - wanted),
-        (F.ADD_MEMBER, wanted - current),
-        (F.DELETE_MANAGER, {("account", pk) for pk in current_managers - wanted_managers}),
-        (F.ADD_MANAGER, {("account", pk) for pk in wanted_managers - current_managers}),
+        (Fn.DELETE_MEMBER, current - wanted),
+        (Fn.ADD_MEMBER, wanted - current),
+        (Fn.DELETE_MANAGER, {("account", pk) for pk in current_managers - wanted_managers}),
+        (Fn.ADD_MANAGER, {("account", pk) for pk in wanted_managers - current_managers}),
     ]
     return _objects_for_plan(group, plan)
 
@@ -260,16 +260,16 @@ def plan_delegations(
     group: Group, *, send_as: Iterable = (), send_on_behalf: Iterable = ()
 ) -> list[tuple[str, list]]:
     """The tasks change_delegations would write: [(function, [account, ...])]."""
-    _require_operational(group)
+    require_operational(group)
     errors = Errors()
-    as_accounts = _accounts(group.service, send_as, "accounts", errors)
-    behalf_accounts = _accounts(group.service, send_on_behalf, "accounts", errors)
+    as_accounts = service_accounts(group.service, send_as, "accounts", errors)
+    behalf_accounts = service_accounts(group.service, send_on_behalf, "accounts", errors)
     both = {a.pk for a in as_accounts} & {a.pk for a in behalf_accounts}
     if both:
         errors.add(
             "accounts",
             _("Send As and Send on Behalf exclude each other; choose one right for: %(names)s.")
-            % {"names": _names([a for a in as_accounts if a.pk in both])},
+            % {"names": list_names([a for a in as_accounts if a.pk in both])},
             "delegation_exclusive",
         )
     errors.raise_if_any()
@@ -309,6 +309,6 @@ def _objects_for_plan(group, plan) -> list[tuple[str, list]]:
 def _tasks_for_plan(group, user, plan) -> list[Task]:
     """One task per function of the plan, in the plan's order, in one transaction."""
     with transaction.atomic():
-        tasks = [_new_task(group, function, user, items=objects) for function, objects in plan]
-        _send_on_commit(*tasks)
+        tasks = [new_task(group, function, user, items=objects) for function, objects in plan]
+        send_on_commit(*tasks)
     return tasks

@@ -14,21 +14,21 @@ from ..models import Account, Address, Alias, Delegation, Drift, ExternalContact
 from .common import (
     DELEGATION_FUNCTIONS,
     GROUP_SETTINGS,
-    F,
-    _json_settings,
-    _new_task,
-    _send_on_commit,
+    Fn,
+    json_settings,
+    new_task,
+    send_on_commit,
 )
 
 S, K = Drift.Subject, Drift.Kind
 KINDS = {S.SEND_AS: Delegation.Kind.SEND_AS, S.SEND_ON_BEHALF: Delegation.Kind.SEND_ON_BEHALF}
 # (add, delete) functions for each subject that holds items.
 FUNCTIONS = {
-    S.MEMBER: (F.ADD_MEMBER, F.DELETE_MEMBER),
-    S.MANAGER: (F.ADD_MANAGER, F.DELETE_MANAGER),
+    S.MEMBER: (Fn.ADD_MEMBER, Fn.DELETE_MEMBER),
+    S.MANAGER: (Fn.ADD_MANAGER, Fn.DELETE_MANAGER),
     S.SEND_AS: DELEGATION_FUNCTIONS[Delegation.Kind.SEND_AS],
     S.SEND_ON_BEHALF: DELEGATION_FUNCTIONS[Delegation.Kind.SEND_ON_BEHALF],
-    S.ALIAS: (F.ADD_ALIAS, F.DELETE_ALIAS),
+    S.ALIAS: (Fn.ADD_ALIAS, Fn.DELETE_ALIAS),
 }
 
 
@@ -72,25 +72,25 @@ def repair_drift(group: Group, *, user) -> list[Task]:
             changed = [d for d in drifts if d.kind == K.SETTING]
             if changed:
                 params = {
-                    "changes": _json_settings({d.name: getattr(group, d.name) for d in changed}),
+                    "changes": json_settings({d.name: getattr(group, d.name) for d in changed}),
                     "previous": {d.name: d.platform_value for d in changed},
                 }
-                tasks.append(_new_task(group, F.SET_GROUP, user, params=params))
+                tasks.append(new_task(group, Fn.SET_GROUP, user, params=params))
             for subject, (add, delete) in FUNCTIONS.items():
                 missing = [d.name for d in drifts if d.subject == subject and d.kind == K.MISSING]
                 extra = [d.name for d in drifts if d.subject == subject and d.kind == K.EXTRA]
                 gone = [d.name for d in drifts if d.subject == subject and d.kind == K.ACCOUNT_GONE]
                 if missing and (objects := _objects(group, subject, missing)):
-                    tasks.append(_new_task(group, add, user, items=objects))
+                    tasks.append(new_task(group, add, user, items=objects))
                 removed = _objects(group, subject, gone) if subject != S.ALIAS else []
                 if subject == S.ALIAS:
                     tasks += _alias_removal(group, user, extra)
                 else:
                     removed += _objects(group, subject, extra)
                 if removed:
-                    tasks.append(_new_task(group, delete, user, items=removed))
+                    tasks.append(new_task(group, delete, user, items=removed))
         group.drifts.all().delete()
-        _send_on_commit(*tasks)
+        send_on_commit(*tasks)
     return tasks
 
 
@@ -98,7 +98,7 @@ def _alias_removal(group, user, addresses) -> list[Task]:
     """Aliases only on the platform have no row: their items carry the address alone."""
     if not addresses:
         return []
-    task = _new_task(group, F.DELETE_ALIAS, user)
+    task = new_task(group, Fn.DELETE_ALIAS, user)
     task.items.bulk_create([task.items.model(task=task, label=a) for a in addresses])
     return [task]
 
@@ -107,23 +107,23 @@ def _recreate(group: Group, user) -> list[Task]:
     """The group's entry was deleted: create it again with everything the panel shows.
     Mailboxes deleted on the platform are not put back: they leave the group."""
     settings = {field: getattr(group, field) for field in GROUP_SETTINGS}
-    tasks = [_new_task(group, F.ADD_GROUP, user, params=_json_settings(settings))]
+    tasks = [new_task(group, Fn.ADD_GROUP, user, params=json_settings(settings))]
     members = list(group.members.select_related("account__address__domain", "contact"))
     gone = [m.account for m in members if m.account_id and m.account.state == Account.State.GONE]
     present = [m.account or m.contact for m in members if m.account not in gone]
     managers = [m.account for m in group.managers.select_related("account__address__domain")]
     for function, objects in (
-        (F.ADD_MEMBER, present),
-        (F.DELETE_MEMBER, gone),
-        (F.ADD_MANAGER, managers),
+        (Fn.ADD_MEMBER, present),
+        (Fn.DELETE_MEMBER, gone),
+        (Fn.ADD_MANAGER, managers),
         *[
             (add, [d.account for d in group.delegations.filter(kind=kind)])
             for kind, (add, _delete) in DELEGATION_FUNCTIONS.items()
         ],
-        (F.ADD_ALIAS, list(group.aliases.all())),
+        (Fn.ADD_ALIAS, list(group.aliases.all())),
     ):
         if objects:
-            tasks.append(_new_task(group, function, user, items=objects))
+            tasks.append(new_task(group, function, user, items=objects))
     return tasks
 
 

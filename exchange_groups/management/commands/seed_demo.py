@@ -296,7 +296,7 @@ class Command(BaseCommand):
         with override(None):  # the backend's message id, as the engine records it
             reason = str(ProvisioningBackend.item_failed_message)
         failures = {pk: reason for pk in task.items.values_list("pk", flat=True)}
-        detail = engine._failure_summary(task, failures)
+        detail = engine.failure_summary(task, failures)
         with override(settings.LANGUAGE_CODE):
             summary, reason = reasons.render(detail), gettext(reason)
         task.items.update(status=TaskItem.Status.ERROR, error=reason, finished_at=when)
