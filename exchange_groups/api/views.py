@@ -1,8 +1,8 @@
 """The API, shaped like the OVHcloud Exchange API's mailing lists and tasks. Views parse the
 request, call the same service functions as the panel, and answer with the task."""
 
-from django.db.models import OuterRef, Subquery, Value
-from django.db.models.functions import Concat, Lower
+from django.db.models import OuterRef, Subquery
+from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from .. import access, services
 from ..models import Account, Alias, Delegation, ExternalContact, Group, Task
+from ..models.expressions import full_address
 from .errors import ServiceRefused
 from .serializers import (
     AccountItemSerializer,
@@ -29,8 +30,9 @@ STRINGS = {200: {"type": "array", "items": {"type": "string"}}}
 INTEGERS = {200: {"type": "array", "items": {"type": "integer"}}}
 
 
-def _address(local_part_field="address__local_part", domain_field="address__domain__name"):
-    return Lower(Concat(local_part_field, Value("@"), domain_field))
+def _address(path="address"):
+    """The address in lower case, as the API's lookups compare it."""
+    return Lower(full_address(path))
 
 
 class ServiceView(APIView):
@@ -134,9 +136,7 @@ class Part:
 
 
 def _accounts_of(queryset):
-    return queryset.annotate(
-        mail=_address("account__address__local_part", "account__address__domain__name")
-    ).values_list("account_id", "mail")
+    return queryset.annotate(mail=_address("account__address")).values_list("account_id", "mail")
 
 
 PARTS = {

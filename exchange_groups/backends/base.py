@@ -31,32 +31,34 @@ class ProvisioningBackend(ABC):
         """Called before the transaction of the task's outcome opens: slow work that
         writes nothing to the database (waiting, connecting) goes here."""
 
+    # The methods are named as the OVHcloud API's functions (camelCase), which tasks store
+    # in Task.function: the engine calls getattr(backend, task.function).
     @abstractmethod
-    def addDistributionGroup(self, task):  # noqa: N802 (the OVHcloud function names)
+    def addDistributionGroup(self, task):
         """Apply `addDistributionGroup`."""
 
     @abstractmethod
-    def setDistributionGroup(self, task):  # noqa: N802
+    def setDistributionGroup(self, task):
         """Apply `setDistributionGroup`."""
 
     @abstractmethod
-    def deleteDistributionGroup(self, task):  # noqa: N802
+    def deleteDistributionGroup(self, task):
         """Apply `deleteDistributionGroup`."""
 
     @abstractmethod
-    def addDistributionGroupMember(self, task, items):  # noqa: N802
+    def addDistributionGroupMember(self, task, items):
         """Apply `addDistributionGroupMember`."""
 
     @abstractmethod
-    def deleteDistributionGroupMember(self, task, items):  # noqa: N802
+    def deleteDistributionGroupMember(self, task, items):
         """Apply `deleteDistributionGroupMember`."""
 
     @abstractmethod
-    def addDistributionGroupManager(self, task, items):  # noqa: N802
+    def addDistributionGroupManager(self, task, items):
         """Apply `addDistributionGroupManager`."""
 
     @abstractmethod
-    def deleteDistributionGroupManager(self, task, items):  # noqa: N802
+    def deleteDistributionGroupManager(self, task, items):
         """Apply `deleteDistributionGroupManager`."""
 
     # Send As and Send on Behalf are one operation on two kinds of right: a backend
@@ -69,22 +71,22 @@ class ProvisioningBackend(ABC):
     def revoke_delegation(self, task, items, kind):
         """Revoke the right `kind` (Delegation.Kind) from the items' accounts."""
 
-    def addDistributionGroupSendAs(self, task, items):  # noqa: N802
+    def addDistributionGroupSendAs(self, task, items):
         return self.grant_delegation(task, items, Delegation.Kind.SEND_AS)
 
-    def deleteDistributionGroupSendAs(self, task, items):  # noqa: N802
+    def deleteDistributionGroupSendAs(self, task, items):
         return self.revoke_delegation(task, items, Delegation.Kind.SEND_AS)
 
-    def addDistributionGroupSendOnBehalfTo(self, task, items):  # noqa: N802
+    def addDistributionGroupSendOnBehalfTo(self, task, items):
         return self.grant_delegation(task, items, Delegation.Kind.SEND_ON_BEHALF)
 
-    def deleteDistributionGroupSendOnBehalfTo(self, task, items):  # noqa: N802
+    def deleteDistributionGroupSendOnBehalfTo(self, task, items):
         return self.revoke_delegation(task, items, Delegation.Kind.SEND_ON_BEHALF)
 
     @abstractmethod
-    def addDistributionGroupAlias(self, task, items):  # noqa: N802
+    def addDistributionGroupAlias(self, task, items):
         """Apply `addDistributionGroupAlias`."""
 
     @abstractmethod
-    def deleteDistributionGroupAlias(self, task, items):  # noqa: N802
+    def deleteDistributionGroupAlias(self, task, items):
         """Apply `deleteDistributionGroupAlias`."""

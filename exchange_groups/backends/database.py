@@ -69,28 +69,28 @@ class DatabaseBackend(ProvisioningBackend):
         return failures
 
     # --- the group ------------------------------------------------------------------------
-    def addDistributionGroup(self, task):  # noqa: N802
+    def addDistributionGroup(self, task):
         live.group_created(self._start(task))
 
-    def setDistributionGroup(self, task):  # noqa: N802
+    def setDistributionGroup(self, task):
         live.group_changed(self._start(task), task)
 
-    def deleteDistributionGroup(self, task):  # noqa: N802
+    def deleteDistributionGroup(self, task):
         if self._fails():
             raise BackendError(str(self.item_failed_message))
         live.group_deleted(task.group_id)
 
     # --- members and managers --------------------------------------------------------------
-    def addDistributionGroupMember(self, task, items):  # noqa: N802
+    def addDistributionGroupMember(self, task, items):
         return self._items(task, items, live.members_added)
 
-    def deleteDistributionGroupMember(self, task, items):  # noqa: N802
+    def deleteDistributionGroupMember(self, task, items):
         return self._items(task, items, live.members_removed)
 
-    def addDistributionGroupManager(self, task, items):  # noqa: N802
+    def addDistributionGroupManager(self, task, items):
         return self._items(task, items, live.managers_added)
 
-    def deleteDistributionGroupManager(self, task, items):  # noqa: N802
+    def deleteDistributionGroupManager(self, task, items):
         return self._items(task, items, live.managers_removed)
 
     # --- delegations -------------------------------------------------------------------------
@@ -105,8 +105,8 @@ class DatabaseBackend(ProvisioningBackend):
         return self._items(task, items, lambda group, ok: live.delegations_revoked(group, ok, kind))
 
     # --- aliases -------------------------------------------------------------------------------
-    def addDistributionGroupAlias(self, task, items):  # noqa: N802
+    def addDistributionGroupAlias(self, task, items):
         return self._items(task, items, lambda _group, ok: live.aliases_added(ok))
 
-    def deleteDistributionGroupAlias(self, task, items):  # noqa: N802
+    def deleteDistributionGroupAlias(self, task, items):
         return self._items(task, items, lambda _group, ok: live.aliases_removed(ok))

@@ -79,7 +79,7 @@ class DirectoryBackend(ProvisioningBackend):
     def _settings(group: Group, changes: dict | None = None) -> dict:
         return {f: getattr(group, f) for f in tree.GROUP_SETTING_FIELDS} | (changes or {})
 
-    def addDistributionGroup(self, task):  # noqa: N802
+    def addDistributionGroup(self, task):
         group = self._group(task)
         attrs = tree.group_attributes(group.email, self._settings(group))
         with self._directory() as conn:
@@ -100,7 +100,7 @@ class DirectoryBackend(ProvisioningBackend):
                 conn.modify_s(dn, [(ldap.MOD_REPLACE, k, v) for k, v in attrs.items()])
         live.group_created(group)
 
-    def setDistributionGroup(self, task):  # noqa: N802
+    def setDistributionGroup(self, task):
         group = self._group(task)
         changes = live.group_changes(task)
         reserved = task.reserved_address
@@ -120,7 +120,7 @@ class DirectoryBackend(ProvisioningBackend):
             conn.modify_s(dn, [(ldap.MOD_REPLACE, k, v) for k, v in attrs.items()])
         live.group_changed(group, task)
 
-    def deleteDistributionGroup(self, task):  # noqa: N802
+    def deleteDistributionGroup(self, task):
         group = Group.objects.select_related("address__domain", "service").filter(pk=task.group_id)
         group = group.first()
         if group is None:
@@ -219,12 +219,12 @@ class DirectoryBackend(ProvisioningBackend):
         return lambda conn, group, items: values_of(conn, group, items, False)
 
     # --- members and managers -------------------------------------------------------------
-    def addDistributionGroupMember(self, task, items):  # noqa: N802
+    def addDistributionGroupMember(self, task, items):
         return self._apply(
             task, items, "member", ldap.MOD_ADD, self._member_dns, live.members_added
         )
 
-    def deleteDistributionGroupMember(self, task, items):  # noqa: N802
+    def deleteDistributionGroupMember(self, task, items):
         return self._apply(
             task,
             items,
@@ -234,12 +234,12 @@ class DirectoryBackend(ProvisioningBackend):
             live.members_removed,
         )
 
-    def addDistributionGroupManager(self, task, items):  # noqa: N802
+    def addDistributionGroupManager(self, task, items):
         return self._apply(
             task, items, "owner", ldap.MOD_ADD, self._account_dns, live.managers_added
         )
 
-    def deleteDistributionGroupManager(self, task, items):  # noqa: N802
+    def deleteDistributionGroupManager(self, task, items):
         return self._apply(
             task,
             items,
@@ -282,7 +282,7 @@ class DirectoryBackend(ProvisioningBackend):
         # An alias found only on the platform (drift repair) has no row: its label is it.
         return {i.pk: (i.alias.address.email if i.alias_id else i.label).lower() for i in items}, {}
 
-    def addDistributionGroupAlias(self, task, items):  # noqa: N802
+    def addDistributionGroupAlias(self, task, items):
         return self._apply(
             task,
             items,
@@ -292,7 +292,7 @@ class DirectoryBackend(ProvisioningBackend):
             lambda _group, ok: live.aliases_added(ok),
         )
 
-    def deleteDistributionGroupAlias(self, task, items):  # noqa: N802
+    def deleteDistributionGroupAlias(self, task, items):
         return self._apply(
             task,
             items,

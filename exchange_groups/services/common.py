@@ -4,8 +4,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Value
-from django.db.models.functions import Concat
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,6 +22,7 @@ from ..models import (
 )
 from ..models import group as group_rules
 from ..models.directory import LOCAL_PART_MAX_LENGTH, LOCAL_PART_RE
+from ..models.expressions import full_address
 
 ADDRESS_TAKEN = "address_taken"
 
@@ -196,9 +196,7 @@ def service_refs(service, ids, field, errors, kind: str) -> list[tuple[str, int,
     """Like service_accounts/service_contacts, as (kind, id, address) tuples read as plain values: a
     request naming 10,000 members builds no model object for them."""
     if kind == "account":
-        rows = Account.objects.filter(service=service).annotate(
-            label=Concat("address__local_part", Value("@"), "address__domain__name")
-        )
+        rows = Account.objects.filter(service=service).annotate(label=full_address())
         message = _("Choose accounts of this service.")
     else:
         rows = ExternalContact.objects.filter(service=service).annotate(label=F("email"))
