@@ -288,6 +288,10 @@ class GroupPartAdmin(SupportAdmin):
 
     list_filter = ["group__service"]
     search_fields = ["group__address__local_part", "group__display_name"]
+    # Listed group by group, newest first within a group: a service's rows are then read
+    # from its groups' indexes. Newest first across all groups made PostgreSQL walk every
+    # membership of the platform backwards to find a small service's (0.3 s at a million).
+    ordering = ["-group_id", "-id"]
 
     @admin.display(description=_("group"))
     def group_link(self, obj):
