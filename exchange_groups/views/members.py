@@ -18,7 +18,8 @@ from .picker import DelegationsPicker, MembersPicker
 
 
 class TickedGroupPage(View):
-    template_name = ""
+    template_name = "exchange_groups/group_picker_page.html"
+    heading = ""
     picker_class = MembersPicker
     kind = ""  # of the drafts
     done_message = ""
@@ -70,7 +71,7 @@ class TickedGroupPage(View):
         return self.render_list(token, state, partial=bool(request.htmx and nav))
 
     def render_list(self, token, state, errors=(), partial=False):
-        template = self.template_name + ("#picker" if partial else "")
+        template = self.picker.template if partial else self.template_name
         return render(self.request, template, self.context(token, state, errors=errors))
 
     def context(self, token, state, errors=(), plan=None):
@@ -79,6 +80,7 @@ class TickedGroupPage(View):
             "service": self.service,
             "group": self.group,
             "tab": "groups",
+            "heading": self.heading,
             "token": token,
             **self.picker.context(state, lambda row: self.decorate(row, pending)),
             "domains": self.service.domains.all(),
@@ -92,7 +94,7 @@ class TickedGroupPage(View):
 
 
 class UsersPage(TickedGroupPage):
-    template_name = "exchange_groups/group_users.html"
+    heading = gettext_lazy("Configure the users")
     picker_class = MembersPicker
     kind = "users"
     done_message = gettext_lazy(
@@ -120,7 +122,7 @@ class UsersPage(TickedGroupPage):
 
 
 class DelegationsPage(TickedGroupPage):
-    template_name = "exchange_groups/group_delegations.html"
+    heading = gettext_lazy("Manage the delegations")
     picker_class = DelegationsPicker
     kind = "delegations"
     done_message = gettext_lazy(

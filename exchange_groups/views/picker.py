@@ -14,6 +14,7 @@ stores nothing until a box changes. Each page posts its boxes with the keys it s
 import re
 
 from django.core.paginator import Paginator
+from django.utils.translation import gettext_lazy
 
 from ..paging import countless_page
 from ..queries import directory, managers_without_mail
@@ -27,7 +28,8 @@ def ids(keys, kind: str) -> list[int]:
 
 
 class Picker:
-    template = ""
+    template = ""  # the partial: what htmx swaps in (#picker), included by the pages
+    note = ""  # shown above it
     columns: tuple[str, ...] = ()
     account_columns: tuple[str, ...] = ()  # boxes an external contact cannot have
     accounts_only = False  # no external contacts listed
@@ -113,6 +115,9 @@ class MembersPicker(Picker):
     """Contacts (accounts and external contacts) and administrators (accounts)."""
 
     template = "exchange_groups/_picker_members.html"
+    note = gettext_lazy(
+        "An administrator receives the group's mail only if it is also a contact of the group."
+    )
     columns = ("member", "manager")
     account_columns = ("manager",)
 
@@ -136,6 +141,10 @@ class DelegationsPicker(Picker):
     """Send As and Send on Behalf, accounts only."""
 
     template = "exchange_groups/_picker_delegations.html"
+    note = gettext_lazy(
+        "“Send As” lets an account send mail as the group; “Send on Behalf” lets it send "
+        "on the group's behalf. An account can hold only one of the two."
+    )
     columns = ("send_as", "send_on_behalf")
     account_columns = columns
     accounts_only = True

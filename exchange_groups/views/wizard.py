@@ -87,7 +87,7 @@ class CreateGroupWizard(SessionWizardView):
                 form = self.get_form(data=self.request.POST)
                 if self.request.htmx:
                     context = self.get_context_data(form=form)
-                    return render(self.request, f"{self.template_name}#picker", context)
+                    return render(self.request, self.picker.template, context)
                 return self.render(form)
         return super().post(*args, **kwargs)
 
