@@ -169,3 +169,16 @@ def test_an_import_preview_costs_the_same_queries_for_10_or_300_lines(owner, ser
         assert len(response.context["preview"].refused) == size  # not accounts of example.fr
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+@pytest.mark.parametrize("name", ["panel:group-users", "panel:group-delegations"])
+def test_a_forged_box_key_is_ignored(owner, service, group, name):
+    url = reverse(name, args=[service.name, group.pk])
+    token = owner.get(url).context["token"]
+    forged = ["account:abc", "account:", "group:1", "account:99999999999999999999999"]
+    columns = ("member", "manager", "send_as", "send_on_behalf")
+    response = owner.post(
+        url, {"token": token, "shown": forged, **{c: forged for c in columns}, "action": "review"}
+    )
+    assert response.status_code == 200
+    assert "Rien à modifier" in response.content.decode()
