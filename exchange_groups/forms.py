@@ -142,8 +142,9 @@ class ImportForm(forms.Form):
 
 
 class MembersForm(forms.Form):
-    """The second step. The selection lives in the wizard's storage, so that ticks
-    survive paging and searching; this form checks it when the user goes on."""
+    """The second step. The selection (member_accounts, member_contacts, manager_accounts)
+    is the picker's, kept in the wizard's draft so that ticks survive paging and searching;
+    this form checks it when the user goes on."""
 
     q = forms.CharField(label=_("Search"), required=False)
 
@@ -155,12 +156,7 @@ class MembersForm(forms.Form):
     def clean(self):
         data = super().clean()
         try:
-            services.check_members(
-                self.service,
-                member_accounts=self.selection["accounts"],
-                member_contacts=self.selection["contacts"],
-                manager_accounts=self.selection["managers"],
-            )
+            services.check_members(self.service, **self.selection)
         except ValidationError as exc:
             self.add_error(None, ValidationError(exc.messages))
         return data

@@ -108,12 +108,22 @@ def test_an_import_longer_than_a_group_can_hold_is_refused(owner, service, group
     assert "preview" not in response.context
 
 
-def test_import_previews_do_not_pile_up_in_the_session(owner, service, group):
-    url = reverse("panel:group-import", args=[service.name, group.pk])
-    for i in range(3):
-        owner.post(url, {"file": SimpleUploadedFile("l.csv", f"n{i}@outside.org\n".encode())})
-    kept = [key for key, _value in owner.session.items() if key.startswith("import:")]
-    assert kept == [f"import:{group.pk}"]
+def test_import_previews_do_not_pile_up_in_the_session(owner, service, group, customer):
+    other = make_group(service, customer, "other")
+    tokens = []
+    for i, target in enumerate([group, group, other, other, group]):
+        url = reverse("panel:group-import", args=[service.name, target.pk])
+        upload = SimpleUploadedFile("l.csv", f"n{i}@outside.org\n".encode())
+        tokens.append((url, owner.post(url, {"file": upload}).context["token"]))
+    kept = [key for key, _value in owner.session.items() if key.startswith("draft:import:")]
+    assert len(kept) == 3  # the most recent previews, whatever their group
+    url, token = tokens[0]
+    response = owner.post(url, {"token": token, "action": "confirm"}, follow=True)
+    assert "Cet import avait expiré" in response.content.decode()
+    url, token = tokens[-1]
+    owner.post(url, {"token": token, "action": "confirm", "create_unknown": "1"})
+    assert Task.objects.get(status="todo").items.get().label == "n4@outside.org"
+    assert not [key for key, _value in owner.session.items() if key.endswith(f":{token}")]
 
 
 def test_exports_write_formulas_as_text(owner, service, group):
@@ -159,3 +169,16 @@ def test_an_import_preview_costs_the_same_queries_for_10_or_300_lines(owner, ser
         assert len(response.context["preview"].refused) == size  # not accounts of example.fr
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+@pytest.mark.parametrize("name", ["panel:group-users", "panel:group-delegations"])
+def test_a_forged_box_key_is_ignored(owner, service, group, name):
+    url = reverse(name, args=[service.name, group.pk])
+    token = owner.get(url).context["token"]
+    forged = ["account:abc", "account:", "group:1", "account:99999999999999999999999"]
+    columns = ("member", "manager", "send_as", "send_on_behalf")
+    response = owner.post(
+        url, {"token": token, "shown": forged, **{c: forged for c in columns}, "action": "review"}
+    )
+    assert response.status_code == 200
+    assert "Rien à modifier" in response.content.decode()

@@ -16,7 +16,7 @@ from exchange_groups.models import (
     Task,
 )
 
-from .conftest import make_account, run_all
+from .conftest import make_account, make_group, run_all
 
 pytestmark = pytest.mark.django_db
 
@@ -293,14 +293,25 @@ def test_member_and_delegation_pages_queries_do_not_grow(owner, service, group, 
     assert queries() == few
 
 
-def test_abandoned_editing_pages_do_not_fill_the_session(owner, service, group):
+def drafts(client, kind):
+    return [k for k, _value in client.session.items() if k.startswith(f"draft:{kind}:")]
+
+
+def test_abandoned_editing_pages_do_not_fill_the_session(owner, service, group, customer):
     url = reverse("panel:group-users", args=[service.name, group.pk])
     tokens = [owner.get(url).context["token"] for _ in range(6)]
-    kept = [k for k, _v in owner.session.items() if k.startswith("ticks:") and "order" not in k]
-    assert len(kept) == 3
+    assert len(drafts(owner, "users")) == 3
     # The latest pages still work; the oldest answers "expired" and starts again.
     assert owner.post(url, {"token": tokens[-1], "nav": "refresh"}).status_code == 200
     assert owner.post(url, {"token": tokens[0], "nav": "refresh"}).status_code == 302
+    # The rule holds across groups (pages of many groups once left a draft each), and a
+    # token is good for its own group only.
+    other = make_group(service, customer, "other")
+    other_url = reverse("panel:group-users", args=[service.name, other.pk])
+    for _ in range(4):
+        owner.get(other_url)
+    assert len(drafts(owner, "users")) == 3
+    assert owner.post(other_url, {"token": tokens[-1], "nav": "refresh"}).status_code == 302
 
 
 def test_history_shows_settings_as_the_settings_page_does(owner, service, group, customer):

@@ -157,14 +157,14 @@ def test_ticking_a_big_group_keeps_only_the_differences_in_the_session(
     members = [row["key"] for row in rows if row["member"]]
     managers = [row["key"] for row in rows if row["manager"]]
     assert response.context["counts"]["member"] == 400
-    assert client.session[f"ticks:users:{group.pk}:{token}"].get("-member", []) == []
+    assert client.session[f"draft:users:{group.pk}:{token}"].get("-member", []) == []
     # Untick the first member shown: the session holds that one difference, nothing else.
     response = client.post(
         url,
         {"token": token, "shown": shown, "member": members[1:], "manager": managers,
          "nav": "page:2"},
     )  # fmt: skip
-    state = client.session[f"ticks:users:{group.pk}:{token}"]
+    state = client.session[f"draft:users:{group.pk}:{token}"]
     assert state["-member"] == [members[0]] and state["+member"] == []
     assert len(str(state)) < 500
     assert response.context["counts"]["member"] == 399

@@ -168,3 +168,20 @@ def test_htmx_paging_returns_the_picker_only(wizard, domain, service):
     response = wizard.post("members", {"shown": [], "nav": "page:2"}, HTTP_HX_REQUEST="true")
     html = response.content.decode()
     assert html.lstrip().startswith('<div id="picker"') and "<html" not in html
+
+
+def test_abandoned_wizards_do_not_fill_the_session(client, customer, service, domain):
+    client.force_login(customer)
+    urls = [client.get(reverse("panel:group-create", args=[service.name])).url for _ in range(5)]
+    wizards = [Wizard(client, url) for url in urls]
+    for n, wizard in enumerate(wizards):
+        wizard.settings(domain, local_part=f"w{n}")
+    kept = [k for k, _value in client.session.items() if k.startswith("draft:wizard:")]
+    assert len(kept) == 3
+    # The oldest starts over at step 1; the latest goes on where it was left.
+    assert client.get(urls[0]).context["wizard"]["steps"].current == "settings"
+    assert client.get(urls[-1]).context["wizard"]["steps"].current == "members"
+    wizards[-1].post("members", {"shown": []})
+    wizards[-1].post("confirm")
+    assert Group.objects.get().address.local_part == "w4"
+    assert not [k for k, _value in client.session.items() if k.endswith(wizards[-1].prefix)]

@@ -1,137 +1,102 @@
 """Configurer les utilisateurs (members and administrators) and Gérer les délégations:
-a searchable, paged list of boxes showing today's state, a summary of what changes, then
+the picker (views/picker.py) showing today's state, a summary of what changes, then
 confirm. Only the differences become tasks."""
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils.decorators import method_decorator
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy  # class attributes: translated when shown
 from django.views import View
 
 from .. import access, services
-from ..paging import countless_page
-from ..queries import CONTACTS_ONLY, directory, managers_without_mail
-from .ticks import SessionTicks, ids, merge_ticks, ticked
-
-PAGE_SIZE = 20
+from ..queries import CONTACTS_ONLY
+from .drafts import Drafts
+from .picker import DelegationsPicker, MembersPicker
 
 
-class TickedGroupPage(LoginRequiredMixin, View):
-    template_name = ""
-    scope = ""
-    columns: tuple[str, ...] = ()
-    accounts_only = False
+class TickedGroupPage(View):
+    template_name = "exchange_groups/group_picker_page.html"
+    heading = ""
+    picker_class = MembersPicker
+    kind = ""  # of the drafts
     done_message = ""
 
+    @method_decorator(access.customer_view(operational=True))
     def dispatch(self, request, *args, service, group, **kwargs):
-        if not request.user.is_authenticated:
-            return self.handle_no_permission()
-        self.service = access.service_for(request, service)
-        self.group = access.group_for(request, self.service, group)
-        if not self.group.is_operational:
-            messages.error(request, _("This group is not operational yet: wait until it is."))
-            return redirect("panel:groups", service=self.service.name)
-        self.ticks = SessionTicks(request, f"{self.scope}:{self.group.pk}")
+        self.service, self.group = service, group
+        self.drafts = Drafts(request, self.kind)
         return super().dispatch(request, *args, **kwargs)
 
     # --- what a subclass defines: initial_ticks() -> {column: [key]}, today's boxes;
-    # plan(state) -> the service's plan, apply(state) -> writes the tasks. ----------------
+    # plan(wanted) -> the service's plan, apply(wanted) -> writes the tasks. --------------
 
     @cached_property
-    def base(self) -> dict:
-        """Today's boxes (live, with the pending changes): the session keeps only the
+    def picker(self):
+        """Today's boxes (live, with the pending changes): the draft keeps only the
         customer's differences from them."""
-        return {column: set(keys) for column, keys in self.initial_ticks().items()}
-
-    def ticked(self, state) -> dict:
-        return {column: ticked(state, self.base, column) for column in self.columns}
+        return self.picker_class(self.service, self.initial_ticks())
 
     # --- flow -------------------------------------------------------------------------------
     def get(self, request):
-        token, state = self.ticks.start(
-            {
-                "q": "",
-                # Every domain: the selection count then matches the boxes shown.
-                "domain": "",
-                "page": 1,
-            }
-        )
+        state = self.picker.blank()
+        token = self.drafts.start(self.group.pk, state)
         return self.render_list(token, state)
 
     def post(self, request):
         token = request.POST.get("token", "")
-        state = self.ticks.load(token)
+        state = self.drafts.load(self.group.pk, token)
         if state is None:  # expired or forged: start again from today's state
             messages.warning(request, _("This page had expired: here is the group as it is now."))
             return redirect(request.path)
-        state = merge_ticks(state, request.POST, self.columns, self.base)
-        nav = request.POST.get("nav", "")
-        if nav == "search":
-            state.update(q=request.POST.get("q", "").strip(), domain=request.POST.get("domain", ""))
-            state["page"] = 1
-        elif nav.startswith("page:") and nav[5:].isdigit():
-            state["page"] = int(nav[5:])
-        self.ticks.save(token, state)
+        state = self.picker.merge(state, request.POST)
+        self.drafts.save(self.group.pk, token, state)
         action = request.POST.get("action", "")
         if action in ("review", "confirm"):
+            wanted = self.picker.wanted(state)
             try:
-                plan = self.plan(state)
+                plan = self.plan(wanted)
                 if action == "confirm":
-                    self.apply(state)
+                    self.apply(wanted)
             except ValidationError as exc:
                 return self.render_list(token, state, errors=exc.messages)
             if action == "review":
                 return render(request, self.template_name, self.context(token, state, plan=plan))
-            self.ticks.end(token)
+            self.drafts.end(self.group.pk, token)
             messages.success(request, self.done_message % {"group": self.group.email})
             return redirect("panel:groups", service=self.service.name)
+        nav = request.POST.get("nav", "")
         return self.render_list(token, state, partial=bool(request.htmx and nav))
 
     def render_list(self, token, state, errors=(), partial=False):
-        template = self.template_name + ("#picker" if partial else "")
+        template = self.picker.template if partial else self.template_name
         return render(self.request, template, self.context(token, state, errors=errors))
 
     def context(self, token, state, errors=(), plan=None):
-        rows = directory(self.service, state["q"], state["domain"], self.accounts_only)
-        # Tens of thousands of accounts: no count, the page reads its own rows only.
-        page = countless_page(rows, state["page"], PAGE_SIZE)
         pending = services.pending_subjects(self.group)
-        ticked = self.ticked(state)
         return {
             "service": self.service,
             "group": self.group,
             "tab": "groups",
+            "heading": self.heading,
             "token": token,
-            "state": state,
-            "page": page,
-            "rows": [
-                self.row(kind, pk, mail, name, ticked, pending) for kind, pk, mail, name in page
-            ],
+            **self.picker.context(state, lambda row: self.decorate(row, pending)),
             "domains": self.service.domains.all(),
             "contacts_only": CONTACTS_ONLY,
-            "counts": {column: len(keys) for column, keys in ticked.items()},
-            "managers_without_mail": self.managers_without_mail(ticked),
             "errors": errors,
             "plan": plan,
         }
 
-    def managers_without_mail(self, ticked):
-        return []
-
-    def row(self, kind, pk, mail, name, ticked, pending):
-        key = f"{kind}:{pk}"
-        row = {"key": key, "kind": kind, "address": mail, "name": name}
-        row.update({column: key in ticked[column] for column in self.columns})
+    def decorate(self, row, pending):
         return row
 
 
 class UsersPage(TickedGroupPage):
-    template_name = "exchange_groups/group_users.html"
-    scope = "users"
-    columns = ("member", "manager")
+    heading = gettext_lazy("Configure the users")
+    picker_class = MembersPicker
+    kind = "users"
     done_message = gettext_lazy(
         "Your request has been taken into account: the members and administrators "
         "of %(group)s are being updated."
@@ -144,37 +109,22 @@ class UsersPage(TickedGroupPage):
             "manager": {f"account:{pk}" for pk in services.expected_managers(self.group)},
         }
 
-    def wanted(self, state):
-        ticked = self.ticked(state)
-        return {
-            "member_accounts": ids(ticked["member"], "account"),
-            "member_contacts": ids(ticked["member"], "contact"),
-            "manager_accounts": ids(ticked["manager"], "account"),
-        }
+    def plan(self, wanted):
+        return services.plan_users(self.group, **wanted)
 
-    def managers_without_mail(self, ticked):
-        return managers_without_mail(
-            self.service, ids(ticked["manager"], "account"), ids(ticked["member"], "account")
-        )
+    def apply(self, wanted):
+        services.change_users(self.group, user=self.request.user, **wanted)
 
-    def plan(self, state):
-        return services.plan_users(self.group, **self.wanted(state))
-
-    def apply(self, state):
-        services.change_users(self.group, user=self.request.user, **self.wanted(state))
-
-    def row(self, kind, pk, mail, name, ticked, pending):
-        row = super().row(kind, pk, mail, name, ticked, pending)
+    def decorate(self, row, pending):
         row["member_pending"] = f"member:{row['key']}" in pending
         row["manager_pending"] = f"manager:{row['key']}" in pending
         return row
 
 
 class DelegationsPage(TickedGroupPage):
-    template_name = "exchange_groups/group_delegations.html"
-    scope = "delegations"
-    columns = ("send_as", "send_on_behalf")
-    accounts_only = True
+    heading = gettext_lazy("Manage the delegations")
+    picker_class = DelegationsPicker
+    kind = "delegations"
     done_message = gettext_lazy(
         "Your request has been taken into account: the delegations of %(group)s are being updated."
     )
@@ -183,20 +133,15 @@ class DelegationsPage(TickedGroupPage):
         rights = services.expected_delegations(self.group)
         return {
             column: {f"account:{pk}" for pk, kind in rights.items() if kind == column}
-            for column in self.columns
+            for column in self.picker_class.columns
         }
 
-    def wanted(self, state):
-        ticked = self.ticked(state)
-        return {column: ids(ticked[column], "account") for column in self.columns}
+    def plan(self, wanted):
+        return services.plan_delegations(self.group, **wanted)
 
-    def plan(self, state):
-        return services.plan_delegations(self.group, **self.wanted(state))
+    def apply(self, wanted):
+        services.change_delegations(self.group, user=self.request.user, **wanted)
 
-    def apply(self, state):
-        services.change_delegations(self.group, user=self.request.user, **self.wanted(state))
-
-    def row(self, kind, pk, mail, name, ticked, pending):
-        row = super().row(kind, pk, mail, name, ticked, pending)
+    def decorate(self, row, pending):
         row["busy"] = f"delegation:{row['key']}" in pending
         return row

@@ -1,9 +1,6 @@
 """CSV exports (the groups list, one group's members) and importing members from a CSV."""
 
-import secrets
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Case, CharField, Value, When
 from django.db.models.functions import Coalesce, Concat
@@ -15,13 +12,13 @@ from .. import access, services
 from ..csvfiles import UnreadableFile, read_addresses, streamed_csv
 from ..forms import ImportForm
 from ..models import Group, GroupManager, GroupMember
+from .drafts import Drafts
 from .groups import search_groups
 
 
-@login_required
+@access.customer_view
 @require_GET
 def export_groups(request, service):
-    service = access.service_for(request, service)
     groups = search_groups(
         Group.objects.with_overview().filter(service=service), request.GET.get("q", "").strip()
     )
@@ -42,11 +39,9 @@ def export_groups(request, service):
     return streamed_csv(f"{service.name}-groups.csv", header, rows)
 
 
-@login_required
+@access.customer_view
 @require_GET
 def export_members(request, service, group):
-    service = access.service_for(request, service)
-    group = access.group_for(request, service, group)
     managers = set(GroupManager.objects.filter(group=group).values_list("account_id", flat=True))
     # Concat gives "@" (not NULL) for an external contact, whose account parts are NULL:
     # the account's address only for an account, the contact's otherwise.
@@ -86,35 +81,31 @@ def export_members(request, service, group):
     return streamed_csv(f"{group.address.local_part}-members.csv", header, rows())
 
 
-@login_required
+@access.customer_view
 @require_http_methods(["GET", "POST"])
 def import_members(request, service, group):
     """Upload, preview (what matches, what is unknown, what is refused and why), confirm."""
-    service = access.service_for(request, service)
-    group = access.group_for(request, service, group)
     context = {"service": service, "group": group, "tab": "groups"}
-    # One preview kept per group, replaced by the next upload: uploads never pile up in
-    # the session. The token ties the confirmation to the preview the user saw.
-    key = f"import:{group.pk}"
+    # The preview is a draft (views/drafts.py), pruned like every draft: uploads never pile
+    # up in the session. Its token ties the confirmation to the preview the user saw.
+    drafts = Drafts(request, "import")
     if request.method == "POST" and request.POST.get("action") == "confirm":
-        kept = request.session.get(key) or {}
-        addresses = (
-            kept.get("addresses") if kept.get("token") == request.POST.get("token") else None
-        )
-        if addresses is None:
+        token = request.POST.get("token", "")
+        kept = drafts.load(group.pk, token)
+        if kept is None:
             messages.warning(request, _("This import had expired: upload the file again."))
             return redirect("panel:group-import", service=service.name, group=group.pk)
         try:
             services.import_members(
                 group,
                 user=request.user,
-                addresses=addresses,
+                addresses=kept["addresses"],
                 create_unknown=bool(request.POST.get("create_unknown")),
             )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect("panel:group-import", service=service.name, group=group.pk)
-        request.session.pop(key, None)
+        drafts.end(group.pk, token)
         messages.success(
             request,
             _("Your request has been taken into account: the contacts are being added to "
@@ -133,9 +124,7 @@ def import_members(request, service, group):
             except UnreadableFile as exc:
                 form.add_error("file", str(exc))
             else:
-                token = secrets.token_urlsafe(8)
-                request.session[key] = {"token": token, "addresses": addresses}
+                context["token"] = drafts.start(group.pk, {"addresses": addresses})
                 context["preview"] = services.preview_import(group, addresses)
-                context["token"] = token
     context["form"] = form
     return render(request, "exchange_groups/group_import.html", context)

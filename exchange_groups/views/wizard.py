@@ -1,20 +1,20 @@
 """The "Create a contact group" wizard (django-formtools), three steps.
 
-Each wizard has its own id in its URL, and formtools keeps its data under that id, so two
-wizards in two browser tabs do not mix. The members step keeps its ticks in the wizard's
-storage: paging and searching post the form, the ticks of the page shown are merged in,
-and the step is shown again (as a partial when htmx asks) without validating it.
+Each wizard has its own id in its URL, and formtools keeps its data under that id in the
+draft store (views/drafts.py: kind "wizard", pruned like every draft), so two wizards in
+two browser tabs do not mix. The members step is the picker (views/picker.py), its state
+in the wizard's extra data: paging and searching post the form, the ticks of the page
+shown are merged in, and the step is shown again (as a partial when htmx asks) without
+validating it.
 """
 
 import secrets
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.db.models import F, Q, Value
-from django.db.models.functions import Concat
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
@@ -23,7 +23,7 @@ from formtools.wizard.views import SessionWizardView
 from .. import access, services
 from ..forms import ConfirmForm, GroupSettingsForm, MembersForm
 from ..models import Account, ExternalContact
-from ..queries import managers_without_mail
+from .picker import MembersPicker
 
 PAGE_SIZE = 10
 STEPS = [
@@ -40,32 +40,6 @@ def start(request, service):
     return redirect("panel:group-wizard", service=service.name, wizard=secrets.token_urlsafe(8))
 
 
-def directory(service, q: str):
-    """The service's accounts and external contacts as one list, ordered by address."""
-    accounts = Account.objects.filter(service=service)
-    contacts = ExternalContact.objects.filter(service=service)
-    if q:
-        accounts = accounts.annotate(
-            full=Concat("address__local_part", Value("@"), "address__domain__name")
-        ).filter(Q(full__icontains=q) | Q(display_name__icontains=q))
-        contacts = contacts.filter(Q(email__icontains=q) | Q(display_name__icontains=q))
-    accounts = (
-        accounts.annotate(
-            kind=Value("account"),
-            mail=Concat("address__local_part", Value("@"), "address__domain__name"),
-            name=F("display_name"),
-        )
-        .order_by()
-        .values_list("kind", "pk", "mail", "name")
-    )
-    contacts = (
-        contacts.annotate(kind=Value("contact"), mail=F("email"), name=F("display_name"))
-        .order_by()
-        .values_list("kind", "pk", "mail", "name")
-    )
-    return accounts.union(contacts, all=True).order_by("mail")
-
-
 class _Refused(Exception):
     def __init__(self, error: ValidationError):
         self.error = error
@@ -74,6 +48,7 @@ class _Refused(Exception):
 class CreateGroupWizard(SessionWizardView):
     form_list = [(name, form) for name, form, _label in STEPS]
     template_name = "exchange_groups/group_wizard.html"
+    storage_name = "exchange_groups.views.drafts.WizardDrafts"
 
     @method_decorator(access.customer_view)
     def dispatch(self, request, *args, service, **kwargs):
@@ -83,36 +58,19 @@ class CreateGroupWizard(SessionWizardView):
     def get_prefix(self, request, *args, **kwargs):
         return f"create_group_{kwargs['wizard']}"
 
-    # --- the selection of step 2, kept in the wizard's storage -------------------------
-    def selection(self) -> dict[str, list[int]]:
-        extra = self.storage.extra_data or {}
-        return {k: extra.get(k, []) for k in ("accounts", "contacts", "managers")}
+    # --- step 2: the picker, its state in the wizard's draft ------------------------------
+    @cached_property
+    def picker(self):
+        """A new group has no members yet: every tick is a difference."""
+        return MembersPicker(
+            self.service, prefix="members-", form_id="wizard-form", page_size=PAGE_SIZE, count=True
+        )
 
-    def _merge_ticks(self, post):
-        """Apply the ticks of the page that was shown; ticks on other pages stay."""
-        prefix = self.get_form_prefix("members")
-        shown = set(post.getlist(f"{prefix}-shown"))
-        members = set(post.getlist(f"{prefix}-member"))
-        managers = set(post.getlist(f"{prefix}-manager"))
-        sel = self.selection()
-        keep = {
-            "accounts": {f"account:{pk}" for pk in sel["accounts"]},
-            "contacts": {f"contact:{pk}" for pk in sel["contacts"]},
-            "managers": {f"account:{pk}" for pk in sel["managers"]},
-        }
-        keep["accounts"] = (keep["accounts"] - shown) | {k for k in members if k[:8] == "account:"}
-        keep["contacts"] = (keep["contacts"] - shown) | {k for k in members if k[:8] == "contact:"}
-        # Administrators are accounts only: a forged contact key is dropped here.
-        keep["managers"] = (keep["managers"] - shown) | {k for k in managers if k[:8] == "account:"}
-        extra = dict(self.storage.extra_data or {})
-        for key, values in keep.items():
-            extra[key] = sorted(int(v.split(":")[1]) for v in values if v.split(":")[1].isdigit())
-        nav = post.get("nav", "")
-        if nav == "search":
-            extra["q"], extra["page"] = post.get(f"{prefix}-q", "").strip(), 1
-        elif nav.startswith("page:") and nav[5:].isdigit():
-            extra["page"] = int(nav[5:])
-        self.storage.extra_data = extra
+    def picker_state(self) -> dict:
+        return {**self.picker.blank(), **(self.storage.extra_data or {})}
+
+    def selection(self) -> dict[str, list[int]]:
+        return self.picker.wanted(self.picker_state())
 
     def get(self, request, *args, **kwargs):
         """Show the current step as it was left (formtools would start over): a reload
@@ -124,12 +82,12 @@ class CreateGroupWizard(SessionWizardView):
     def post(self, *args, **kwargs):
         current = self.request.POST.get(f"{self.prefix}-current_step", self.steps.current)
         if current == "members":
-            self._merge_ticks(self.request.POST)
+            self.storage.extra_data = self.picker.merge(self.picker_state(), self.request.POST)
             if self.request.POST.get("nav"):
                 form = self.get_form(data=self.request.POST)
                 if self.request.htmx:
                     context = self.get_context_data(form=form)
-                    return render(self.request, f"{self.template_name}#picker", context)
+                    return render(self.request, self.picker.template, context)
                 return self.render(form)
         return super().post(*args, **kwargs)
 
@@ -143,7 +101,7 @@ class CreateGroupWizard(SessionWizardView):
 
     def get_form_initial(self, step):
         if step == "members":
-            return {"q": (self.storage.extra_data or {}).get("q", "")}
+            return {"q": self.picker_state()["q"]}
         return {}
 
     def get_context_data(self, form, **kwargs):
@@ -156,42 +114,22 @@ class CreateGroupWizard(SessionWizardView):
             step_index=[name for name, _f, _l in STEPS].index(current),
             step_label=dict((name, label) for name, _f, label in STEPS)[current],
         )
-        sel = self.selection()
-        context["selection"] = sel
-        context["member_count"] = len(sel["accounts"]) + len(sel["contacts"])
-        context["manager_count"] = len(sel["managers"])
-        context["managers_without_mail"] = managers_without_mail(
-            self.service, sel["managers"], sel["accounts"]
-        )
+        state = self.picker_state()
         if current == "members":
-            extra = self.storage.extra_data or {}
-            q = extra.get("q", "")
-            page = Paginator(directory(self.service, q), PAGE_SIZE).get_page(extra.get("page", 1))
-            members = {("account", pk) for pk in sel["accounts"]}
-            members |= {("contact", pk) for pk in sel["contacts"]}
-            managers = set(sel["managers"])
-            rows = [
-                {
-                    "key": f"{kind}:{pk}",
-                    "kind": kind,
-                    "address": address,
-                    "name": name,
-                    "member": (kind, pk) in members,
-                    "manager": kind == "account" and pk in managers,
-                }
-                for kind, pk, address, name in page
-            ]
-            context.update(q=q, page=page, rows=rows)
+            context.update(self.picker.context(state))
+        else:
+            context.update(self.picker.totals(self.picker.ticked(state)))
         if current == "confirm":
+            sel = self.picker.wanted(state)
             context["settings"] = self.get_cleaned_data_for_step("settings")
             context["accounts"] = Account.objects.filter(
-                service=self.service, pk__in=sel["accounts"]
+                service=self.service, pk__in=sel["member_accounts"]
             ).select_related("address__domain")
             context["contacts"] = ExternalContact.objects.filter(
-                service=self.service, pk__in=sel["contacts"]
+                service=self.service, pk__in=sel["member_contacts"]
             )
             context["managers"] = Account.objects.filter(
-                service=self.service, pk__in=sel["managers"]
+                service=self.service, pk__in=sel["manager_accounts"]
             ).select_related("address__domain")
         return context
 
@@ -209,16 +147,13 @@ class CreateGroupWizard(SessionWizardView):
 
     def done(self, form_list, **kwargs):
         data = self.get_cleaned_data_for_step("settings")
-        sel = self.selection()
         try:
             group = services.create_group(
                 self.service,
                 user=self.request.user,
                 local_part=data["local_part"],
                 domain=data["domain"],
-                member_accounts=sel["accounts"],
-                member_contacts=sel["contacts"],
-                manager_accounts=sel["managers"],
+                **self.selection(),
                 **{f: data.get(f) for f in services.GROUP_SETTINGS},
             )
         except ValidationError as exc:

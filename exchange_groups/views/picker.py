@@ -1,0 +1,154 @@
+"""The one member picker: a searchable, paged list of the service's accounts and external
+contacts with columns of boxes, whose ticks survive paging and searching with or without
+JavaScript. Used by the create wizard's step 2 and the users page (MembersPicker) and by
+the delegations page (DelegationsPicker); each shows it with the partial of its kind
+(templates _picker_members.html, _picker_delegations.html, both on _picker.html).
+
+A picker's state is a draft (views/drafts.py) that keeps only the differences from the
+boxes as they are (`base`: {column: set of keys}, today's state; empty for a new group):
+"+column" the keys ticked since, "-column" those unticked. A group of 10,000 members
+stores nothing until a box changes. Each page posts its boxes with the keys it showed
+("shown"); those keys' differences are replaced, the others stay as they were.
+"""
+
+import re
+
+from django.core.paginator import Paginator
+from django.utils.translation import gettext_lazy
+
+from ..paging import countless_page
+from ..queries import directory, managers_without_mail
+
+KEY = re.compile(r"(account|contact):[0-9]{1,18}")
+
+
+def ids(keys, kind: str) -> list[int]:
+    """["account:3", "contact:4"] -> [3] for kind "account"."""
+    return sorted(int(k.split(":", 1)[1]) for k in keys if k.startswith(f"{kind}:"))
+
+
+class Picker:
+    template = ""  # the partial: what htmx swaps in (#picker), included by the pages
+    note = ""  # shown above it
+    columns: tuple[str, ...] = ()
+    account_columns: tuple[str, ...] = ()  # boxes an external contact cannot have
+    accounts_only = False  # no external contacts listed
+    page_size = 20
+    # Tens of thousands of accounts: by default no count, a page reads its own rows only.
+    count = False
+
+    def __init__(self, service, base=None, *, prefix="", form_id="ticks-form", **options):
+        self.service = service
+        self.base = {column: set((base or {}).get(column, ())) for column in self.columns}
+        self.prefix = prefix  # of the posted fields: the wizard's "members-"
+        self.form_id = form_id
+        for name, value in options.items():  # page_size, count
+            setattr(self, name, value)
+
+    @staticmethod
+    def blank() -> dict:
+        # Every domain: the selection count then matches the boxes shown.
+        return {"q": "", "domain": "", "page": 1}
+
+    def merge(self, state: dict, post) -> dict:
+        """The state with the boxes of the page shown, then the search or the page asked."""
+        field = self.prefix
+        shown = {key for key in post.getlist(f"{field}shown") if KEY.fullmatch(key)}
+        merged = dict(state)
+        for column in self.columns:
+            ticked = set(post.getlist(f"{field}{column}")) & shown
+            if column in self.account_columns:  # a forged contact key is dropped here
+                ticked = {key for key in ticked if key.startswith("account:")}
+            base = self.base[column]
+            added = (set(state.get(f"+{column}", [])) - shown) | (ticked - base)
+            removed = (set(state.get(f"-{column}", [])) - shown) | ((shown - ticked) & base)
+            merged[f"+{column}"], merged[f"-{column}"] = sorted(added), sorted(removed)
+        nav = post.get("nav", "")
+        if nav == "search":
+            merged.update(
+                q=post.get(f"{field}q", "").strip(), domain=post.get(f"{field}domain", ""), page=1
+            )
+        elif nav.startswith("page:") and nav[5:].isdigit():
+            merged["page"] = int(nav[5:])
+        return merged
+
+    def ticked(self, state: dict) -> dict[str, set]:
+        """The keys ticked in each column: today's, with the customer's differences applied."""
+        return {
+            column: (self.base[column] - set(state.get(f"-{column}", [])))
+            | set(state.get(f"+{column}", []))
+            for column in self.columns
+        }
+
+    def context(self, state: dict, decorate=None) -> dict:
+        """What the partial shows: the page asked, its rows with their boxes, the counts.
+        `decorate(row)` adds what a page knows of a row (a pending task)."""
+        rows = directory(
+            self.service, state.get("q", ""), state.get("domain", ""), self.accounts_only
+        )
+        number = state.get("page", 1)
+        if self.count:
+            page = Paginator(rows, self.page_size).get_page(number)
+        else:
+            page = countless_page(rows, number, self.page_size)
+        ticked = self.ticked(state)
+        shown = []
+        for kind, pk, mail, name in page:
+            key = f"{kind}:{pk}"
+            row = {"key": key, "kind": kind, "address": mail, "name": name}
+            row.update({column: key in ticked[column] for column in self.columns})
+            shown.append(decorate(row) if decorate else row)
+        return {
+            "picker": self,
+            "state": state,
+            "page": page,
+            "rows": shown,
+            **self.totals(ticked),
+        }
+
+    def totals(self, ticked: dict) -> dict:
+        """The counts of ticks, and what a page says of them."""
+        return {"counts": {column: len(keys) for column, keys in ticked.items()}}
+
+
+class MembersPicker(Picker):
+    """Contacts (accounts and external contacts) and administrators (accounts)."""
+
+    template = "exchange_groups/_picker_members.html"
+    note = gettext_lazy(
+        "An administrator receives the group's mail only if it is also a contact of the group."
+    )
+    columns = ("member", "manager")
+    account_columns = ("manager",)
+
+    def wanted(self, state: dict) -> dict[str, list[int]]:
+        ticked = self.ticked(state)
+        return {
+            "member_accounts": ids(ticked["member"], "account"),
+            "member_contacts": ids(ticked["member"], "contact"),
+            "manager_accounts": ids(ticked["manager"], "account"),
+        }
+
+    def totals(self, ticked: dict) -> dict:
+        """With the administrators who are not contacts (they receive none of the mail)."""
+        missing = managers_without_mail(
+            self.service, ids(ticked["manager"], "account"), ids(ticked["member"], "account")
+        )
+        return {**super().totals(ticked), "managers_without_mail": missing}
+
+
+class DelegationsPicker(Picker):
+    """Send As and Send on Behalf, accounts only."""
+
+    template = "exchange_groups/_picker_delegations.html"
+    note = gettext_lazy(
+        "“Send As” lets an account send mail as the group; “Send on Behalf” lets it send "
+        "on the group's behalf. An account can hold only one of the two."
+    )
+    columns = ("send_as", "send_on_behalf")
+    account_columns = columns
+    accounts_only = True
+
+    def wanted(self, state: dict) -> dict[str, list[int]]:
+        ticked = self.ticked(state)
+        return {column: ids(ticked[column], "account") for column in self.columns}
