@@ -1,9 +1,9 @@
 """Read-only queries the customer pages share."""
 
 from django.db.models import F, Q, Value
-from django.db.models.functions import Concat
 
 from .models import Account, ExternalContact
+from .models.expressions import full_address
 
 CONTACTS_ONLY = "contacts"
 
@@ -12,7 +12,7 @@ def directory(service, q: str = "", domain: str = "", accounts_only: bool = Fals
     """The service's accounts and external contacts as one list of (kind, pk, address,
     name), ordered by address. `domain`: a domain id (its accounts), CONTACTS_ONLY, or
     empty for all."""
-    full = Concat("address__local_part", Value("@"), "address__domain__name")
+    full = full_address()
     # An account's address is always of kind "account": said here so that the partial
     # indexes on account addresses serve the order. A mailbox deleted on the platform is
     # not offered (the account sync marks it gone).
@@ -54,7 +54,5 @@ def managers_without_mail(service, managers, member_accounts) -> list[str]:
     ids = set(managers) - set(member_accounts)
     if not ids:
         return []
-    found = Account.objects.filter(service=service, pk__in=ids).annotate(
-        mail=Concat("address__local_part", Value("@"), "address__domain__name")
-    )
+    found = Account.objects.filter(service=service, pk__in=ids).annotate(mail=full_address())
     return list(found.order_by("mail").values_list("mail", flat=True))

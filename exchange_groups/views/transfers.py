@@ -2,8 +2,8 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Case, CharField, Value, When
-from django.db.models.functions import Coalesce, Concat
+from django.db.models import Case, CharField, When
+from django.db.models.functions import Coalesce
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -12,6 +12,7 @@ from .. import access, services
 from ..csvfiles import UnreadableFile, read_addresses, streamed_csv
 from ..forms import ImportForm
 from ..models import Group, GroupManager, GroupMember
+from ..models.expressions import full_address
 from .drafts import Drafts
 from .groups import search_groups
 
@@ -45,9 +46,7 @@ def export_members(request, service, group):
     managers = set(GroupManager.objects.filter(group=group).values_list("account_id", flat=True))
     # Concat gives "@" (not NULL) for an external contact, whose account parts are NULL:
     # the account's address only for an account, the contact's otherwise.
-    account_address = Concat(
-        "account__address__local_part", Value("@"), "account__address__domain__name"
-    )
+    account_address = full_address("account__address")
     members = (
         GroupMember.objects.filter(group=group)
         .annotate(
