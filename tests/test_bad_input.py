@@ -18,7 +18,7 @@ from .test_api import BASE
 pytestmark = pytest.mark.django_db
 
 NUL = "a%00b"
-MAX_UPLOAD_LINES = 10_000  # as many as a group holds members
+MAX_UPLOAD_LINES = 50_000  # what one preview reads at the most
 
 
 @pytest.fixture
@@ -98,14 +98,26 @@ def test_an_unreadable_import_is_a_message_next_to_the_field(owner, service, gro
     assert not Task.objects.filter(status="todo").exists()
 
 
-def test_an_import_longer_than_a_group_can_hold_is_refused(owner, service, group):
+def test_an_import_longer_than_a_preview_reads_is_refused(owner, service, group):
     url = reverse("panel:group-import", args=[service.name, group.pk])
     lines = "".join(f"u{i}@example.fr\n" for i in range(MAX_UPLOAD_LINES + 1))
     response = owner.post(url, {"file": SimpleUploadedFile("list.csv", lines.encode())})
-    assert response.context["form"].errors["file"] == [
-        "Le fichier a plus de 10000 lignes : un groupe compte au plus 10000 membres."
-    ]
+    assert response.context["form"].errors["file"] == ["Le fichier a plus de 50000 lignes."]
     assert "preview" not in response.context
+
+
+def test_a_preview_past_the_member_limit_says_so_before_confirming(owner, service, group):
+    """A file may be longer than a group can hold (current members, duplicates, bad
+    lines): it is previewed, and the preview says when confirming would pass the limit
+    (the group has two members)."""
+    url = reverse("panel:group-import", args=[service.name, group.pk])
+    lines = "".join(f"new{i}@outside.example\n" for i in range(12_000))
+    response = owner.post(url, {"file": SimpleUploadedFile("list.csv", lines.encode())})
+    assert response.context["preview"].unknown[:1] == ["new0@outside.example"]
+    assert (
+        "Un groupe compte au plus 10000 membres ; celui-ci en aurait 12002."
+        in response.content.decode()
+    )
 
 
 def test_import_previews_do_not_pile_up_in_the_session(owner, service, group, customer):

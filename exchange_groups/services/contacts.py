@@ -75,10 +75,23 @@ class ImportPreview:
     contacts: list = field(default_factory=list)  # ExternalContact to add
     unknown: list = field(default_factory=list)  # valid outside addresses: new contacts?
     refused: list = field(default_factory=list)  # (text, reason)
+    members_now: int = 0  # the group's members, with those its pending tasks add
 
     @property
     def known(self) -> int:
         return len(self.accounts) + len(self.contacts)
+
+    @property
+    def over_limit(self) -> str:
+        """Why confirming would be refused: the group would pass its member limit (with
+        the unknown addresses, when they are created)."""
+        count = self.members_now + self.known + len(self.unknown)
+        if count <= group_rules.MAX_MEMBERS:
+            return ""
+        return _("A group has at most %(max)d members; it would have %(count)d.") % {
+            "max": group_rules.MAX_MEMBERS,
+            "count": count,
+        }
 
 
 def preview_import(group: Group, addresses: list[str]) -> ImportPreview:
@@ -141,6 +154,7 @@ def preview_import(group: Group, addresses: list[str]) -> ImportPreview:
         .values_list("low", "dom")
     }
     members = expected_members(group)
+    preview.members_now = len(members)
     for text, key in wanted:
         if key in accounts:
             obj, kind = accounts[key], "account"
