@@ -1,6 +1,7 @@
 """Customer pages and support's admin, each against the bare view (and the groups list
 also against the admin changelist of the same groups); the exports and the import preview."""
 
+import re
 import time
 import tracemalloc
 
@@ -27,6 +28,13 @@ def _get(client, url):
         return response
 
     return fetch
+
+
+def _next_link(client, url) -> str:
+    """The address behind a page's "Next" link."""
+    html = client.get(url).content.decode()
+    href = re.search(r'href="(\?[^"]*after=[^"]+)"', html).group(1)
+    return url.split("?")[0] + href.replace("&amp;", "&")
 
 
 def _queries(fn) -> int:
@@ -65,14 +73,24 @@ def measure(table, sizes, rounds) -> None:
             ("admin: accounts", support, f"{admin}/account/?service__id__exact={service.pk}"),
         ]  # fmt: skip
         # The real last pages: the groups list takes "last"; the accounts and tasks lists
-        # have no total (no last-page link) and are measured at their last page's number.
-        accounts_last = service.accounts.count() // 25 + 1
-        tasks_last = service.tasks.count() // 25 + 1
-        pages = [
-            (label, client, url.replace("accounts/?page=last", f"accounts/?page={accounts_last}")
-             .replace("tasks/?page=last", f"tasks/?page={tasks_last}"))
-            for label, client, url in pages
-        ]  # fmt: skip
+        # have no total (no last-page link): their last page as a customer reaches it, by
+        # "Next" from the page before (a cursor), and as a typed page number (an OFFSET).
+        for tab, per_page, rows in (
+            ("accounts", 25, service.accounts),
+            ("tasks", 25, service.tasks),
+        ):
+            last = (rows.count() - 1) // per_page + 1
+            typed = f"{base}/{tab}/?page={last}"
+            label = "accounts tab" if tab == "accounts" else "recent tasks"
+            pages = [p for p in pages if p[0] != f"{label}, last page"]
+            pages.append(
+                (
+                    f"{label}, last page (by Next)",
+                    customer,
+                    _next_link(customer, f"{base}/{tab}/?page={last - 1}"),
+                )
+            )
+            pages.append((f"{label}, page {last} typed in the address", customer, typed))
         big = Group.objects.filter(service=service, address__local_part="big").first()
         if big:
             big_users = f"{base}/groups/{big.pk}/users/"

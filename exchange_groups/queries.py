@@ -1,5 +1,6 @@
 """Read-only queries the customer pages share."""
 
+from django.db import connection
 from django.db.models import F, Q, Value
 
 from .models import Account, ExternalContact
@@ -8,18 +9,18 @@ from .models.expressions import full_address
 CONTACTS_ONLY = "contacts"
 
 
-def directory(service, q: str = "", domain: str = "", accounts_only: bool = False):
+def directory(service, q="", domain="", accounts_only=False, *, limit: int | None = None):
     """The service's accounts and external contacts as one list of (kind, pk, address,
-    name), ordered by address. `domain`: a domain id (its accounts), CONTACTS_ONLY, or
-    empty for all."""
-    full = full_address()
+    name, ...), ordered by address: local part, then domain. `domain`: a domain id (its
+    accounts), CONTACTS_ONLY, or empty for all. `limit`: how many rows the caller reads at
+    most (its page's end), so that each half of the list is read that far and no further."""
     # An account's address is always of kind "account": said here so that the partial
     # indexes on account addresses serve the order. A mailbox deleted on the platform is
     # not offered (the account sync marks it gone).
     accounts = (
         Account.objects.filter(service=service, address__kind="account")
         .exclude(state=Account.State.GONE)
-        .annotate(mail=full)
+        .annotate(mail=full_address())
     )
     contacts = ExternalContact.objects.filter(service=service).annotate(mail=F("email"))
     if q:
@@ -30,22 +31,30 @@ def directory(service, q: str = "", domain: str = "", accounts_only: bool = Fals
     elif domain:
         accounts = accounts.filter(address__domain_id=domain)
         contacts = contacts.none()
-    columns = ("kind", "pk", "mail", "name")
-    accounts = (
-        accounts.annotate(kind=Value("account"), name=F("display_name"))
-        .order_by()
-        .values_list(*columns)
-    )
+    # The order: an account's local part then domain, as account_address_order and
+    # account_address_domain_order hold them; a contact's whole address (its local part
+    # first, too). Not the computed full address, which no index holds: ordering tens of
+    # thousands of accounts by it sorted them all for every page.
+    columns = ("kind", "pk", "mail", "name", "order_key", "order_domain")
+    accounts = accounts.annotate(
+        kind=Value("account"),
+        name=F("display_name"),
+        order_key=F("address__local_part"),
+        order_domain=F("address__domain__name"),
+    ).values_list(*columns)
+    order = ("order_key", "order_domain", "pk")
     if accounts_only or (domain and domain != CONTACTS_ONLY):
-        # Accounts alone are ordered by columns an index holds (account_address_domain_order), so
-        # that a page reads its rows from the index instead of sorting every account.
-        return accounts.order_by("address__local_part", "address__domain__name")
-    contacts = (
-        contacts.annotate(kind=Value("contact"), name=F("display_name"))
-        .order_by()
-        .values_list(*columns)
-    )
-    return accounts.union(contacts, all=True).order_by("mail")
+        return accounts.order_by(*order)
+    contacts = contacts.annotate(
+        kind=Value("contact"), name=F("display_name"), order_key=F("email"), order_domain=Value("")
+    ).values_list(*columns)
+    if limit is not None and connection.features.supports_slicing_ordering_in_compound:
+        # Each half read in order up to the page's end: a page costs its own rows. (SQLite
+        # cannot limit the halves of a UNION; there the whole list is sorted.)
+        accounts, contacts = accounts.order_by(*order)[:limit], contacts.order_by(*order)[:limit]
+    else:
+        accounts, contacts = accounts.order_by(), contacts.order_by()
+    return accounts.union(contacts, all=True).order_by("order_key", "order_domain", "kind", "pk")
 
 
 def managers_without_mail(service, managers, member_accounts) -> list[str]:

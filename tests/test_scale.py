@@ -19,7 +19,7 @@ from exchange_groups.models import (
     TaskItem,
 )
 
-from .conftest import make_group
+from .conftest import make_account, make_contact, make_group
 
 pytestmark = pytest.mark.django_db
 
@@ -228,3 +228,22 @@ def test_a_big_task_is_applied_in_chunks_and_a_retry_starts_where_it_stopped(
     engine.execute(task.pk)
     task.refresh_from_db()
     assert task.status == "done" and group.members.count() == 1_200
+
+
+def test_picker_pages_read_to_their_end_show_the_whole_list_in_order(service, domain):
+    """The member picker reads each half of its list (accounts, contacts) only up to the
+    page's end: its pages are still those of the whole list, in address order."""
+    from exchange_groups.queries import directory
+
+    for i in range(30):
+        make_account(service, f"user{i:02d}")
+    for i in range(15):
+        make_contact(service, f"user{i:02d}x@partner.example")
+    whole = [row[2] for row in directory(service)]
+    assert len(whole) == 45
+    pages = []
+    for bottom in range(0, 45, 20):
+        rows = directory(service, limit=bottom + 21)[bottom : bottom + 20]
+        pages += [row[2] for row in rows]
+    assert pages == whole
+    assert whole[:3] == ["user00@example.fr", "user00x@partner.example", "user01@example.fr"]

@@ -83,17 +83,18 @@ class Picker:
     def context(self, state: dict, decorate=None) -> dict:
         """What the partial shows: the page asked, its rows with their boxes, the counts.
         `decorate(row)` adds what a page knows of a row (a pending task)."""
-        rows = directory(
-            self.service, state.get("q", ""), state.get("domain", ""), self.accounts_only
-        )
         number = state.get("page", 1)
+        q, domain = state.get("q", ""), state.get("domain", "")
         if self.count:
+            rows = directory(self.service, q, domain, self.accounts_only)
             page = Paginator(rows, self.page_size).get_page(number)
         else:
+            end = max(int(number), 1) * self.page_size + 1  # the page's rows, and one more
+            rows = directory(self.service, q, domain, self.accounts_only, limit=end)
             page = countless_page(rows, number, self.page_size)
         ticked = self.ticked(state)
         shown = []
-        for kind, pk, mail, name in page:
+        for kind, pk, mail, name, *_order in page:
             key = f"{kind}:{pk}"
             row = {"key": key, "kind": kind, "address": mail, "name": name}
             row.update({column: key in ticked[column] for column in self.columns})
