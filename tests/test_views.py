@@ -241,3 +241,22 @@ def test_the_last_pages_of_the_groups_list_are_in_order(logged_in, service, cust
     assert shown(2) == [f"sales{i:02d}" for i in range(20, 40)]
     assert shown(3) == [f"sales{i:02d}" for i in range(40, 45)]
     assert shown("last") == shown(3)
+
+
+def test_the_search_finds_a_group_by_local_part_name_domain_or_whole_address(
+    logged_in, service, customer, domain
+):
+    make_group(service, customer, "sales", display_name="Ventes Europe")
+    make_group(service, customer, "support", display_name="Sales support")
+    make_group(service, customer, "team", display_name="Team")
+    groups = reverse("panel:groups", args=[service.name])
+
+    def found(q):
+        html = logged_in.get(groups, {"q": q}).content.decode()
+        return sorted(re.findall(r'data-label="([^"@]+)@', html))
+
+    assert found("SALES") == ["sales", "support"]  # the local part or the name, any case
+    assert found("europe") == ["sales"]
+    assert found("example.fr") == ["sales", "support", "team"]  # the domain
+    assert found("team@example") == ["team"]  # the whole address
+    assert found("nothing") == []
