@@ -51,13 +51,16 @@ def get_backend():
     return import_string(settings.PROVISIONING_BACKEND)(**settings.PROVISIONING_OPTIONS)
 
 
-def enqueue(task_ids: Iterable[int], countdown: float | None = None) -> None:
+def enqueue(task_ids: Iterable[int], countdown: float | None = None, *, sent_now=True) -> None:
     """Send wake-up messages. A failure to reach the broker is logged, not raised: the
-    task rows are committed, and the sweep will send them again."""
+    task rows are committed, and the sweep will send them again. `sent_now=False` when the
+    rows already say when they were sent (a new task is created with it): one UPDATE less
+    on the customer's request."""
     from .tasks import execute_task
 
     task_ids = list(task_ids)
-    Task.objects.filter(pk__in=task_ids).update(enqueued_at=timezone.now())
+    if sent_now:
+        Task.objects.filter(pk__in=task_ids).update(enqueued_at=timezone.now())
     for task_id in task_ids:
         try:
             execute_task.apply_async((task_id,), countdown=countdown)

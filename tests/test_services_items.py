@@ -239,3 +239,23 @@ def test_cancel_delete_and_alias_tasks_restore_state(group, customer, domain):
     services.cancel_task(group.tasks.get(function="addDistributionGroupAlias"), user=customer)
     assert not Alias.objects.filter(pk=alias.pk).exists()
     assert not Address.objects.filter(local_part="tmp").exists()
+
+
+def test_pending_changes_count_in_the_order_they_were_asked(group, customer, accounts):
+    """Removing someone and adding them back, before a worker ran either task: the panel
+    shows them in (and the other way round, out), as the worker will leave it."""
+    someone = accounts[0]
+    GroupMember.objects.create(group=group, account=someone)
+    services.remove_members(group, user=customer, accounts=[someone.pk])
+    services.add_members(group, user=customer, accounts=[someone.pk])
+    assert ("account", someone.pk) in services.expected_members(group)
+
+    other = accounts[1]
+    services.add_managers(group, user=customer, accounts=[other.pk])
+    services.remove_managers(group, user=customer, accounts=[other.pk])
+    assert other.pk not in services.expected_managers(group)
+
+    services.add_delegations(group, user=customer, kind="send_as", accounts=[other.pk])
+    services.remove_delegations(group, user=customer, kind="send_as", accounts=[other.pk])
+    services.add_delegations(group, user=customer, kind="send_on_behalf", accounts=[other.pk])
+    assert services.expected_delegations(group) == {other.pk: "send_on_behalf"}

@@ -232,10 +232,18 @@ def service_contacts(service, ids, field, errors):
     )
 
 
-def _pending_items(group, function):
-    return TaskItem.objects.filter(
-        task__group=group, task__function=function, task__status__in=Task.PENDING
-    ).exclude(status=TaskItem.Status.DONE)
+def _pending_changes(group, *functions):
+    """(function, account id, contact id) of the items of the group's pending tasks not yet
+    applied, in the order they were asked: one query, replayed in order, so that "remove X"
+    then "add X" leaves X in (and "add X" then "remove X" leaves it out)."""
+    return (
+        TaskItem.objects.filter(
+            task__group=group, task__function__in=functions, task__status__in=Task.PENDING
+        )
+        .exclude(status=TaskItem.Status.DONE)
+        .order_by("task_id", "pk")
+        .values_list("task__function", "account_id", "contact_id")
+    )
 
 
 def expected_members(group: Group) -> set[tuple[str, int]]:
@@ -244,27 +252,29 @@ def expected_members(group: Group) -> set[tuple[str, int]]:
         ("account", a) if a else ("contact", c)
         for a, c in group.members.values_list("account_id", "contact_id")
     }
-    for function, change in ((Fn.ADD_MEMBER, set.add), (Fn.DELETE_MEMBER, set.discard)):
-        for a, c in _pending_items(group, function).values_list("account_id", "contact_id"):
-            change(live, ("account", a) if a else ("contact", c))
+    for function, a, c in _pending_changes(group, Fn.ADD_MEMBER, Fn.DELETE_MEMBER):
+        member = ("account", a) if a else ("contact", c)
+        (live.add if function == Fn.ADD_MEMBER else live.discard)(member)
     return live
 
 
 def expected_managers(group: Group) -> set[int]:
     live = set(group.managers.values_list("account_id", flat=True))
-    live |= set(_pending_items(group, Fn.ADD_MANAGER).values_list("account_id", flat=True))
-    live -= set(_pending_items(group, Fn.DELETE_MANAGER).values_list("account_id", flat=True))
+    for function, account_id, _c in _pending_changes(group, Fn.ADD_MANAGER, Fn.DELETE_MANAGER):
+        (live.add if function == Fn.ADD_MANAGER else live.discard)(account_id)
     return live
 
 
 def expected_delegations(group: Group) -> dict[int, str]:
     """Account id -> right, once the pending tasks are applied."""
     rights = dict(group.delegations.values_list("account_id", "kind"))
-    for kind, (add, delete) in DELEGATION_FUNCTIONS.items():
-        for account_id in _pending_items(group, delete).values_list("account_id", flat=True):
+    granted = {add: kind for kind, (add, _delete) in DELEGATION_FUNCTIONS.items()}
+    functions = [f for pair in DELEGATION_FUNCTIONS.values() for f in pair]
+    for function, account_id, _c in _pending_changes(group, *functions):
+        if function in granted:
+            rights[account_id] = granted[function]
+        else:
             rights.pop(account_id, None)
-        for account_id in _pending_items(group, add).values_list("account_id", flat=True):
-            rights[account_id] = kind
     return rights
 
 
@@ -312,8 +322,9 @@ def item_field_of(obj) -> str:
 
 
 def send_on_commit(*tasks: Task):
+    """Wake a worker for the tasks once they are committed (new_task set their enqueued_at)."""
     ids = [t.pk for t in tasks]
-    transaction.on_commit(lambda: engine.enqueue(ids))
+    transaction.on_commit(lambda: engine.enqueue(ids, sent_now=False))
 
 
 def json_settings(values: dict) -> dict:
