@@ -65,7 +65,7 @@ def main(members: int) -> None:
         for name, value in server.settings.items():
             setattr(settings, name, value)
         call_command("migrate", verbosity=0)
-        engine.enqueue = lambda ids, countdown=None: None
+        engine.enqueue = lambda ids, countdown=None, **_: None
         user = get_user_model().objects.create_user("bench", password="bench-password-1")
         service = ExchangeService.objects.create(organization_name="bench", name="bench-1")
         domain = Domain.objects.create(service=service, name="bench.example")

@@ -47,7 +47,7 @@ def main(members: int) -> None:
 
     call_command("migrate", verbosity=0)
     # Nothing listens on the broker: sending the wake-up messages is skipped.
-    engine.enqueue = lambda ids, countdown=None: None
+    engine.enqueue = lambda ids, countdown=None, **_: None
     user = get_user_model().objects.create_user("bench", password="bench-password-1")
     service = ExchangeService.objects.create(organization_name="bench", name="bench-1")
     service.customers.add(user)

@@ -21,7 +21,7 @@ def measure(table, size) -> None:
         Account.objects.filter(service=service).order_by("pk").values_list("pk", flat=True)
     )[:BIG_GROUP_MEMBERS]
     sent = []
-    real_enqueue, engine.enqueue = engine.enqueue, lambda ids, countdown=None: sent.extend(ids)
+    real_enqueue, engine.enqueue = engine.enqueue, lambda ids, countdown=None, **_: sent.extend(ids)
     try:
         start = time.perf_counter()
         group = services.create_group(

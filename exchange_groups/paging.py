@@ -122,13 +122,18 @@ class Keyset:
         return values if isinstance(values, list) and len(values) == len(self.fields) else None
 
     def _beyond(self, key, forward: bool) -> Q:
-        """Rows strictly after (forward) or before `key`: (a > x) or (a = x and b > y)..."""
+        """Rows strictly after (forward) or before `key`: a >= x and ((a > x) or (a = x and
+        b > y)...). The leading bound alone is what lets the index start at the cursor (the
+        OR of the rest cannot)."""
         conditions = []
         for i, (order, value) in enumerate(zip(self.order, key, strict=True)):
             lookup = "gt" if order.startswith("-") != forward else "lt"
             equal = dict(zip(self.fields[:i], key[:i], strict=True))
             conditions.append(Q(**equal, **{f"{self.fields[i]}__{lookup}": value}))
-        return functools.reduce(operator.or_, conditions)
+        first = "gte" if self.order[0].startswith("-") != forward else "lte"
+        return Q(**{f"{self.fields[0]}__{first}": key[0]}) & functools.reduce(
+            operator.or_, conditions
+        )
 
     def after(self, key) -> Q:
         return self._beyond(key, forward=True)

@@ -9,6 +9,18 @@ from .models.expressions import full_address
 CONTACTS_ONLY = "contacts"
 
 
+def accounts_of(service):
+    """The service's accounts, as a list ordered by local part reads them from an index.
+    A service with one domain (most) says it: the page then walks that domain's accounts
+    in account_address_domain_order, where the platform-wide account_address_order would
+    step over every other service's accounts between two of this one's."""
+    accounts = Account.objects.filter(service=service, address__kind="account")
+    domains = list(service.domains.values_list("pk", flat=True)[:2])
+    if len(domains) == 1:  # an account's address is in a domain of its service
+        accounts = accounts.filter(address__domain_id=domains[0])
+    return accounts
+
+
 def directory(service, q="", domain="", accounts_only=False, *, limit: int | None = None):
     """The service's accounts and external contacts as one list of (kind, pk, address,
     name, ...), ordered by address: local part, then domain. `domain`: a domain id (its
@@ -17,11 +29,7 @@ def directory(service, q="", domain="", accounts_only=False, *, limit: int | Non
     # An account's address is always of kind "account": said here so that the partial
     # indexes on account addresses serve the order. A mailbox deleted on the platform is
     # not offered (the account sync marks it gone).
-    accounts = (
-        Account.objects.filter(service=service, address__kind="account")
-        .exclude(state=Account.State.GONE)
-        .annotate(mail=full_address())
-    )
+    accounts = accounts_of(service).exclude(state=Account.State.GONE).annotate(mail=full_address())
     contacts = ExternalContact.objects.filter(service=service).annotate(mail=F("email"))
     if q:
         accounts = accounts.filter(Q(mail__icontains=q) | Q(display_name__icontains=q))

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from exchange_groups import services
-from exchange_groups.models import Group, Task
+from exchange_groups.models import Domain, Group, Task
 
 from .conftest import make_account, make_group
 
@@ -260,3 +260,23 @@ def test_the_search_finds_a_group_by_local_part_name_domain_or_whole_address(
     assert found("example.fr") == ["sales", "support", "team"]  # the domain
     assert found("team@example") == ["team"]  # the whole address
     assert found("nothing") == []
+
+
+def test_the_accounts_tab_pages_by_cursor_on_every_domain(logged_in, service, domain):
+    """The accounts tab follows its cursor page after page, and lists the accounts of each
+    of the service's domains (with one domain it reads that domain's index)."""
+    for i in range(30):
+        make_account(service, f"user{i:02d}")
+    accounts = reverse("panel:accounts", args=[service.name])
+
+    def shown(html):
+        return re.findall(r"<tr><td>([^<]+@[^<]+)</td>", html)
+
+    page1 = logged_in.get(accounts).content.decode()
+    href = re.search(r'href="(\?[^"]*after=[^"]+)"', page1).group(1).replace("&amp;", "&")
+    page2 = logged_in.get(accounts + href).content.decode()
+    assert shown(page1) + shown(page2) == [f"user{i:02d}@example.fr" for i in range(30)]
+
+    other = Domain.objects.create(service=service, name="other.example")
+    make_account(service, "aaa", domain=other)
+    assert shown(logged_in.get(accounts).content.decode())[0] == "aaa@other.example"

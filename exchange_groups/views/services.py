@@ -5,6 +5,7 @@ from django.views.decorators.http import require_GET
 from .. import access
 from ..models import Account, ExchangeService, GroupMember
 from ..paging import cursors, narrow_page
+from ..queries import accounts_of
 from .rendering import render_region
 
 
@@ -47,9 +48,7 @@ def service_info(request, service):
 def accounts(request, service):
     q = request.GET.get("q", "").strip()
     memberships = GroupMember.objects.select_related("group__address__domain")
-    rows = Account.objects.filter(service=service, address__kind="account").order_by(
-        "address__local_part", "pk"
-    )
+    rows = accounts_of(service).order_by("address__local_part", "pk")
     if q:
         rows = rows.filter(Q(address__local_part__icontains=q) | Q(display_name__icontains=q))
     # No count of tens of thousands of accounts: the page reads its own rows from the index
