@@ -31,6 +31,7 @@ from .models import (
     Task,
 )
 from .models.expressions import count_of
+from .paging import CappedCountPaginator
 
 admin.site.index_title = _("Support console")
 
@@ -54,6 +55,8 @@ class SupportAdmin(SimpleHistoryAdmin):
 
     # "x results (N total)" counts the whole table on every list: a million memberships.
     show_full_result_count = False
+    # And the filtered count stops at 10,000 ("more than 10,000").
+    paginator = CappedCountPaginator
 
     @admin.display(description=_("customers"))
     def customers(self, obj):

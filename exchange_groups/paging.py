@@ -19,6 +19,7 @@ import operator
 from django.core import signing
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db.models import Q
+from django.utils.functional import cached_property
 
 
 def narrow_page(queryset, number, per_page: int, fetch, *, count: bool = True, **cursors):
@@ -51,6 +52,22 @@ class TwoEndedPaginator(Paginator):
             return super().page(number)
         rows = list(self.object_list.reverse()[self.count - top : self.count - bottom])
         return self._get_page(rows[::-1], number, self)
+
+
+class CappedCountPaginator(Paginator):
+    """Counts up to CAP rows, no further: support's lists (the admin needs a count) cost the
+    same for a service of a million memberships as for a small one. Past the cap the page
+    says "more than" (templates/admin/pagination.html), and a filter or a search narrows."""
+
+    CAP = 10_000
+
+    @cached_property
+    def count(self):
+        return self.object_list[: self.CAP + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.count > self.CAP
 
 
 class CountlessPaginator(Paginator):

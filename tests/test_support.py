@@ -266,3 +266,20 @@ def test_admin_retry_ends_done_and_cancel_never_runs(
     wait_for(lambda: sweeps(worker.log) >= done + 2, 30, "two sweeps", 0.2, lambda: worker.log)
     assert Task.objects.get(pk=cancelled.pk).status == "cancelled"
     assert not ok_group.members.exists()
+
+
+def test_a_list_longer_than_the_count_cap_says_more_than(
+    support, service, domain, customer, monkeypatch
+):
+    """Support's lists count up to a cap (10,000), no further: past it the list says "more
+    than", and its pages still show the rows."""
+    from exchange_groups.paging import CappedCountPaginator
+
+    monkeypatch.setattr(CappedCountPaginator, "CAP", 5)
+    make_groups(service, domain, customer, 7)
+    html = support.get(reverse("admin:exchange_groups_group_changelist")).content.decode()
+    assert "Plus de 5 groupes" in html
+    assert html.count('class="action-select"') == 7
+    Group.objects.filter(pk__in=Group.objects.order_by("pk").values("pk")[:3]).delete()
+    html = support.get(reverse("admin:exchange_groups_group_changelist")).content.decode()
+    assert "Plus de" not in html and "4 groupes" in html
