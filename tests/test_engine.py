@@ -98,6 +98,7 @@ def test_a_failure_is_retried_then_ends_in_error_naming_the_items(
     engine.execute(task.pk)
     task.refresh_from_db()
     assert task.status == "done" and task.error == ""
+    assert task.error_detail == []  # no reason left over from the failed attempts
     assert group.members.filter(account=accounts[3]).exists()
 
 

@@ -99,8 +99,9 @@ class TaskQuerySet(models.QuerySet):
         field = Task._meta.get_field
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {table} SET status = %s, finished_at = %s, error = '', claim = NULL, "
-                f"lease_expires_at = NULL WHERE id = %s AND claim = %s AND status = %s "
+                f"UPDATE {table} SET status = %s, finished_at = %s, error = '', "
+                f"error_detail = '[]', claim = NULL, lease_expires_at = NULL "
+                f"WHERE id = %s AND claim = %s AND status = %s "
                 f"RETURNING (SELECT MIN(n.id) FROM {table} n "
                 f"WHERE n.group_id = {table}.group_id AND n.status = %s)",
                 [
