@@ -182,6 +182,10 @@ REDIS_URL = env_str("REDIS_URL", f"redis+socket://{VAR_DIR / 'redis.sock'}")
 # The task row in the database is the source of truth; a Celery message is only a wake-up
 # (see exchange_groups/engine.py). Late acks and a sweep make lost messages harmless.
 TASK_MAX_ATTEMPTS = env_int("TASK_MAX_ATTEMPTS", 3)
+# A task whose worker dies under it this many times (it kills its worker: out of memory, a
+# crash in a library) fails for good instead of being taken back without end, so that the
+# tasks after it on its group run.
+TASK_MAX_CRASHES = env_int("TASK_MAX_CRASHES", 3)
 TASK_RETRY_BACKOFF = env_float("TASK_RETRY_BACKOFF", 5.0)  # seconds, doubled each attempt
 # A `doing` task whose lease ran out is freed; its worker renews the lease every third of it.
 TASK_LEASE_SECONDS = env_float("TASK_LEASE_SECONDS", 30.0)

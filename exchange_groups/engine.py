@@ -6,7 +6,9 @@ The task row is the source of truth; a Celery message only says "look at task N"
 - a worker may die mid-task: its claim carries a short lease, renewed by a heartbeat while
   the backend works, and the sweep frees the task once the lease expires; backends are
   idempotent, so applying it again gives the same result. A crash (a dead worker, a lost
-  database connection) is not the task's failure: it does not use up an attempt;
+  database connection) is not the task's failure: it does not use up an attempt. A task
+  that kills its worker every time fails for good after TASK_MAX_CRASHES, so that it does
+  not hold its group's next tasks back without end;
 - the tasks of one group run in the order they were requested: a task is only claimed
   when no earlier task of its group is still pending, and each finished task wakes the
   next one.
@@ -352,17 +354,37 @@ def _after_failure(task: Task) -> None:
             transaction.on_commit(lambda: enqueue([next_id]))
 
 
+def _fail_crashing(task: Task, now) -> bool:
+    count = task.crashes + 1
+    log.error("Task %s: its worker stopped %d times while applying it; failed", task.pk, count)
+    message = gettext_noop(
+        "The worker applying this task stopped %(count)d times; support has been told."
+    )
+    detail = [reasons.part(message, count=count)]
+    with override(settings.LANGUAGE_CODE):
+        text = reasons.render(detail)
+    if not Task.objects.fail(task.pk, task.claim, now=now, error=text, detail=detail):
+        return False
+    Task.objects.filter(pk=task.pk).update(crashes=count)
+    _after_failure(task)
+    return True
+
+
 def sweep() -> dict[str, int]:
     """Free tasks whose worker's lease expired and re-send tasks left waiting too long.
     Run periodically by Celery beat; safe to run anywhere, any number of times."""
     now = timezone.now()
     freed, failed = [], 0
-    for task in Task.objects.filter(status=Status.DOING, lease_expires_at__lt=now).only(
-        "pk", "claim"
-    ):
+    expired = Task.objects.filter(status=Status.DOING, lease_expires_at__lt=now)
+    for task in expired.only("pk", "claim", "crashes", "function", "group_id"):
         # Its worker died: the attempt it had claimed does not count (attempts count the
-        # backend's refusals, not crashes).
-        if Task.objects.release(task.pk, task.claim, run_after=now):
+        # backend's refusals, not crashes). A task that kills its worker every time fails
+        # for good after TASK_MAX_CRASHES, so that its group's next tasks run.
+        if task.crashes + 1 >= settings.TASK_MAX_CRASHES:
+            with transaction.atomic():
+                if _fail_crashing(task, now):
+                    failed += 1
+        elif Task.objects.release(task.pk, task.claim, run_after=now, crashed=True):
             freed.append(task.pk)
 
     stale = now - timedelta(seconds=settings.TASK_STALE_SECONDS)

@@ -282,8 +282,9 @@ def test_sweep_frees_expired_leases_and_resends_stale_tasks(group, customer, acc
 
 def test_a_dead_worker_does_not_use_up_the_task_s_attempts(group, customer, accounts, settings):
     """Attempts count the backend's refusals: a task whose worker died on every try is
-    taken back each time, never put in error for it."""
+    taken back each time, never put in error for it (up to TASK_MAX_CRASHES)."""
     settings.TASK_MAX_ATTEMPTS = 2
+    settings.TASK_MAX_CRASHES = 10
     long_ago = timezone.now() - timedelta(minutes=5)
     task = services.add_members(group, user=customer, accounts=[accounts[3].pk])
     for _crash in range(4):
@@ -295,6 +296,34 @@ def test_a_dead_worker_does_not_use_up_the_task_s_attempts(group, customer, acco
     engine.execute(task.pk)
     task.refresh_from_db()
     assert (task.status, task.attempts) == ("done", 1)
+
+
+def test_a_task_that_kills_its_worker_every_time_fails_and_lets_the_next_run(
+    group, customer, accounts, settings
+):
+    """After TASK_MAX_CRASHES dead workers the task fails for good, saying why, and the
+    group's next task runs instead of waiting behind it without end."""
+    settings.TASK_MAX_CRASHES = 3
+    long_ago = timezone.now() - timedelta(minutes=5)
+    poison = services.add_members(group, user=customer, accounts=[accounts[3].pk])
+    after = services.add_managers(group, user=customer, accounts=[accounts[1].pk])
+    results = []
+    for _crash in range(3):
+        assert engine.claim(poison.pk)
+        Task.objects.filter(pk=poison.pk).update(lease_expires_at=long_ago)
+        results.append(engine.sweep())
+    assert [(r["freed"], r["failed"]) for r in results] == [(1, 0), (1, 0), (0, 1)]
+    poison.refresh_from_db()
+    assert (poison.status, poison.crashes) == ("error", 3)
+    assert poison.error_message == (
+        "Le traitement de cette tâche s’est arrêté 3 fois ; le support a été prévenu."
+    )
+    engine.execute(after.pk)
+    assert Task.objects.get(pk=after.pk).status == "done"
+    # A retry by the customer starts afresh.
+    services.retry_task(poison, user=customer)
+    poison.refresh_from_db()
+    assert (poison.status, poison.crashes) == ("todo", 0)
 
 
 @pytest.mark.parametrize(

@@ -75,11 +75,15 @@ class TaskQuerySet(models.QuerySet):
         """The claim's lease extended (the worker's heartbeat)."""
         return bool(self.held(task_id, token).update(lease_expires_at=until))
 
-    def release(self, task_id: int, token: uuid.UUID, *, run_after: datetime | None = None) -> bool:
+    def release(
+        self, task_id: int, token: uuid.UUID, *, run_after: datetime | None = None, crashed=False
+    ) -> bool:
         """doing -> todo, the claim given back by its worker (or taken back by the sweep
-        once its lease expired): a crash is not the task's failure, the attempt does not
-        count."""
+        once its lease expired: `crashed`, counted apart): a crash is not the task's
+        failure, the attempt does not count."""
         also = {} if run_after is None else {"run_after": run_after}
+        if crashed:
+            also["crashes"] = F("crashes") + 1
         return bool(
             self.held(task_id, token).update(
                 status=Task.Status.TODO,
@@ -158,6 +162,7 @@ class TaskQuerySet(models.QuerySet):
         won = self.filter(pk=task_id, status=Task.Status.ERROR).update(
             status=Task.Status.TODO,
             attempts=0,
+            crashes=0,
             error="",
             finished_at=None,
             run_after=now,
@@ -281,6 +286,8 @@ class Task(models.Model):
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # How many times its worker died under it (the sweep took it back): not attempts.
+    crashes = models.PositiveSmallIntegerField(_("worker crashes"), default=0, editable=False)
     error = models.TextField(_("error"), blank=True)
     # The same reason as message ids and parameters (exchange_groups.reasons), so that it
     # is shown in the reader's language; `error` keeps it in the reference language.
