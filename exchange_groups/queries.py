@@ -35,7 +35,7 @@ def directory(service, q="", domain="", accounts_only=False, *, limit: int | Non
         accounts = accounts.filter(Q(mail__icontains=q) | Q(display_name__icontains=q))
         contacts = contacts.filter(Q(mail__icontains=q) | Q(display_name__icontains=q))
     if domain == CONTACTS_ONLY:
-        accounts = accounts.none()
+        accounts = None
     elif domain:
         accounts = accounts.filter(address__domain_id=domain)
         contacts = contacts.none()
@@ -44,18 +44,20 @@ def directory(service, q="", domain="", accounts_only=False, *, limit: int | Non
     # first, too). Not the computed full address, which no index holds: ordering tens of
     # thousands of accounts by it sorted them all for every page.
     columns = ("kind", "pk", "mail", "name", "order_key", "order_domain")
+    order = ("order_key", "order_domain", "pk")
+    contacts = contacts.annotate(
+        kind=Value("contact"), name=F("display_name"), order_key=F("email"), order_domain=Value("")
+    ).values_list(*columns)
+    if accounts is None:
+        return contacts.order_by(*order)
     accounts = accounts.annotate(
         kind=Value("account"),
         name=F("display_name"),
         order_key=F("address__local_part"),
         order_domain=F("address__domain__name"),
     ).values_list(*columns)
-    order = ("order_key", "order_domain", "pk")
-    if accounts_only or (domain and domain != CONTACTS_ONLY):
+    if accounts_only or domain:
         return accounts.order_by(*order)
-    contacts = contacts.annotate(
-        kind=Value("contact"), name=F("display_name"), order_key=F("email"), order_domain=Value("")
-    ).values_list(*columns)
     if limit is not None and connection.features.supports_slicing_ordering_in_compound:
         # Each half read in order up to the page's end: a page costs its own rows. (SQLite
         # cannot limit the halves of a UNION; there the whole list is sorted.)

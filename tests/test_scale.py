@@ -233,7 +233,7 @@ def test_a_big_task_is_applied_in_chunks_and_a_retry_starts_where_it_stopped(
 def test_picker_pages_read_to_their_end_show_the_whole_list_in_order(service, domain):
     """The member picker reads each half of its list (accounts, contacts) only up to the
     page's end: its pages are still those of the whole list, in address order."""
-    from exchange_groups.queries import directory
+    from exchange_groups.queries import CONTACTS_ONLY, directory
 
     for i in range(30):
         make_account(service, f"user{i:02d}")
@@ -247,3 +247,6 @@ def test_picker_pages_read_to_their_end_show_the_whole_list_in_order(service, do
         pages += [row[2] for row in rows]
     assert pages == whole
     assert whole[:3] == ["user00@example.fr", "user00x@partner.example", "user01@example.fr"]
+    # The "external contacts" filter: the contacts alone, read to the page's end too.
+    contacts = [row[2] for row in directory(service, domain=CONTACTS_ONLY, limit=21)[:20]]
+    assert contacts == [f"user{i:02d}x@partner.example" for i in range(15)]

@@ -47,7 +47,24 @@
     });
   }
 
+  // A table wider than the screen scrolls in its box; when nothing in it takes focus (an
+  // empty list), the box itself does, so that the keyboard can scroll it (WCAG 2.1.1).
+  function scrollablesReachable() {
+    document.querySelectorAll(".table-responsive").forEach(function (box) {
+      var overflows = box.scrollWidth > box.clientWidth;
+      var inner = box.querySelector("a[href], button, input, select, textarea, [tabindex]");
+      if (overflows && !inner) {
+        box.setAttribute("tabindex", "0");
+      } else if (box.getAttribute("tabindex") === "0" && (!overflows || inner)) {
+        box.removeAttribute("tabindex");
+      }
+    });
+  }
+  window.addEventListener("resize", scrollablesReachable);
+  document.addEventListener("htmx:afterSettle", scrollablesReachable);
+
   document.addEventListener("DOMContentLoaded", function () {
+    scrollablesReachable();
     var main = document.getElementById("main");
     if (!main) return;
     linkErrors(main);

@@ -11,7 +11,7 @@ from exchange_groups import services
 from exchange_groups.models import Delegation, Group, Task
 
 from ..conftest import make_account
-from .a11y import DESKTOP, PHONE, new_context, settled
+from .a11y import DESKTOP, PHONE, new_context, settled, violations
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -190,5 +190,20 @@ def test_the_menu_of_the_last_row_of_a_full_page_shows_whole(
         menu.get_by_role("link", name="Supprimer le groupe").click()
         expect(page.get_by_text("Vous allez supprimer le groupe de contacts")).to_be_visible()
         expect(page.locator("#confirm")).to_contain_text("g19@example.fr")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_skip_link_shown_hides_no_other_link(browser, live_server, customer, service, viewport):
+    """Focused, the skip link shows above the navigation: it covers none of its links (a
+    covered target fails WCAG 2.5.8, and a mouse or finger cannot reach it)."""
+    context = new_context(browser, live_server.url, "fr", viewport, customer)
+    try:
+        page = context.new_page()
+        page.goto(f"/services/{service.name}/groups/")
+        page.locator(".skip-link").focus()
+        assert focused(page)["text"] == "Aller au contenu"
+        assert not violations(page)
     finally:
         context.close()
