@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from exchange_groups import services
 from exchange_groups.models import Delegation, Group, Task
 
-from ..conftest import make_account
+from ..conftest import make_account, wait_for
 from .conftest import log_in
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -125,11 +125,11 @@ def test_aliases_taken_refused_then_added(page, live_group, service):
     expect(page.locator("#aliases")).to_contain_text("team@example.fr")
     expect(page.locator("#aliases")).to_contain_text("Création en cours")
     page.shots("alias-creating")
-    page.wait_for_timeout(500)
-    for _ in range(60):
-        if Task.objects.filter(function="addDistributionGroupAlias", status="done").exists():
-            break
-        page.wait_for_timeout(500)
+    wait_for(
+        Task.objects.filter(function="addDistributionGroupAlias", status="done").exists,
+        timeout=60,
+        what="the alias task done by the worker",
+    )
     page.reload()
     expect(page.locator("#aliases")).to_contain_text("Opérationnel")
 
