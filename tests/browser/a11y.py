@@ -72,6 +72,9 @@ def overflow(page, width: int) -> int:
 
 
 def settled(page):
-    """Wait until htmx has no request in flight (the page's last swap is done). A locator,
-    not wait_for_function: the pages' CSP allows no eval, which that would need."""
+    """Wait until the page has loaded (its stylesheets applied: an unstyled page's links
+    are small and close, which axe rightly fails) and htmx has no request in flight (the
+    page's last swap is done). A locator, not wait_for_function: the pages' CSP allows no
+    eval, which that would need."""
+    page.wait_for_load_state("load")
     expect(page.locator(".htmx-request")).to_have_count(0)
