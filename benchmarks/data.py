@@ -116,11 +116,11 @@ def _fill(service, domain, groups: int, big: bool) -> None:
             FROM generate_series(1, {max(groups // 10, 10)}) i""",
         # three finished tasks per group, one item each
         f"""INSERT INTO {t(Task)} (service_id, group_id, object_label, function, params,
-              status, created_at, started_at, finished_at, attempts, error, error_detail,
-              run_after)
+              status, created_at, started_at, finished_at, attempts, crashes, error,
+              error_detail, run_after)
             SELECT {s}, g.id, a.local_part || '@{domain.name}', 'addDistributionGroupMember',
               '{{}}', 'done', now() - ((g.id * 3 + k) || ' seconds')::interval, now(), now(),
-              1, '', '[]', now()
+              1, 0, '', '[]', now()
             FROM {t(Group)} g JOIN {t(Address)} a ON a.id = g.address_id
             CROSS JOIN generate_series(1, 3) k WHERE g.service_id = {s}""",
         f"""INSERT INTO {t(TaskItem)} (task_id, account_id, label, status, error, finished_at)

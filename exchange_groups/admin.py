@@ -114,11 +114,15 @@ class AccountAdmin(SupportAdmin):
         "service__customers__username",
     ]
     raw_id_fields = ["address"]
+    # As account_address_order holds them (an account's address is of kind "account"):
+    # a page walks the index instead of sorting every account of the platform.
+    ordering = ["address__local_part", "address_id"]
 
     def get_queryset(self, request):
         return (
             super()
             .get_queryset(request)
+            .filter(address__kind="account")
             .annotate(group_count=count_of(GroupMember, "account"))
             .prefetch_related("service__customers")
         )
@@ -220,9 +224,13 @@ class GroupAdmin(SupportAdmin):
             _("%(group)s: the panel now shows the platform's version."),
         )
 
+    # As group_address_order holds them (a group's address is of kind "group").
+    ordering = ["address__local_part", "address_id"]
+
     def get_queryset(self, request):
         return (
             Group.objects.with_overview()
+            .filter(address__kind="group")
             .select_related("service")
             .prefetch_related("service__customers")
         )
