@@ -1,5 +1,6 @@
 """The API, shaped like the OVHcloud Exchange API's mailing lists and tasks. Views parse the
-request, call the same service functions as the panel, and answer with the task."""
+request, call the same service functions as the panel, and answer with the task. URL
+arguments keep the OVHcloud names (camelCase: `mailingListAddress`...)."""
 
 from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Lower
@@ -105,11 +106,11 @@ class MailingLists(ServiceView):
 
 class MailingList(ServiceView):
     @extend_schema(operation_id="mailingList_get", responses=MailingListSerializer)
-    def get(self, request, mailingListAddress, **kwargs):  # noqa: N803
+    def get(self, request, mailingListAddress, **kwargs):
         return Response(MailingListSerializer(self.get_group(mailingListAddress)).data)
 
     @extend_schema(request=MailingListWriteSerializer, responses=TASK_CREATED)
-    def put(self, request, mailingListAddress, **kwargs):  # noqa: N803
+    def put(self, request, mailingListAddress, **kwargs):
         group = self.get_group(mailingListAddress)
         data = MailingListWriteSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
@@ -120,7 +121,7 @@ class MailingList(ServiceView):
         return task_response(task)
 
     @extend_schema(request=None, responses=TASK_CREATED)
-    def delete(self, request, mailingListAddress, **kwargs):  # noqa: N803
+    def delete(self, request, mailingListAddress, **kwargs):
         group = self.get_group(mailingListAddress)
         return task_response(self.call(services.delete_group, group, user=request.user))
 
@@ -195,12 +196,12 @@ def part_views(path: str):
             operation_id=f"{name}_list",
             responses=INTEGERS,
         )
-        def get(self, request, mailingListAddress, **kwargs):  # noqa: N803
+        def get(self, request, mailingListAddress, **kwargs):
             group = self.get_group(mailingListAddress)
             return Response(sorted(pk for pk, _mail in part.items(group)))
 
         @extend_schema(operation_id=f"{name}_add", request=body, responses=TASK_CREATED)
-        def post(self, request, mailingListAddress, **kwargs):  # noqa: N803
+        def post(self, request, mailingListAddress, **kwargs):
             group = self.get_group(mailingListAddress)
             data = body(data=request.data)
             data.is_valid(raise_exception=True)
@@ -210,7 +211,7 @@ def part_views(path: str):
 
     class Item(ServiceView):
         @extend_schema(operation_id=f"{name}_get", responses=AccountItemSerializer)
-        def get(self, request, mailingListAddress, pk, **kwargs):  # noqa: N803
+        def get(self, request, mailingListAddress, pk, **kwargs):
             group = self.get_group(mailingListAddress)
             found = dict(part.items(group)).get(pk)
             if found is None:
@@ -218,7 +219,7 @@ def part_views(path: str):
             return Response({"id": pk, "emailAddress": found})
 
         @extend_schema(operation_id=f"{name}_remove", request=None, responses=TASK_CREATED)
-        def delete(self, request, mailingListAddress, pk, **kwargs):  # noqa: N803
+        def delete(self, request, mailingListAddress, pk, **kwargs):
             group = self.get_group(mailingListAddress)
             if pk not in dict(part.items(group)):
                 raise NotFound(_("Not in this mailing list."))
@@ -234,13 +235,13 @@ def part_views(path: str):
 
 class Aliases(ServiceView):
     @extend_schema(operation_id="alias_list", responses=STRINGS)
-    def get(self, request, mailingListAddress, **kwargs):  # noqa: N803
+    def get(self, request, mailingListAddress, **kwargs):
         group = self.get_group(mailingListAddress)
         aliases = group.aliases.annotate(full=_address())
         return Response(sorted(aliases.values_list("full", flat=True)))
 
     @extend_schema(request=AliasSerializer, responses=TASK_CREATED)
-    def post(self, request, mailingListAddress, **kwargs):  # noqa: N803
+    def post(self, request, mailingListAddress, **kwargs):
         group = self.get_group(mailingListAddress)
         data = AliasSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -260,12 +261,12 @@ class AliasItem(ServiceView):
         return found
 
     @extend_schema(operation_id="alias_get", responses=AliasObjectSerializer)
-    def get(self, request, mailingListAddress, alias, **kwargs):  # noqa: N803
+    def get(self, request, mailingListAddress, alias, **kwargs):
         found = self.get_alias(self.get_group(mailingListAddress), alias)
         return Response({"alias": found.full, "state": found.state})
 
     @extend_schema(request=None, responses=TASK_CREATED)
-    def delete(self, request, mailingListAddress, alias, **kwargs):  # noqa: N803
+    def delete(self, request, mailingListAddress, alias, **kwargs):
         found = self.get_alias(self.get_group(mailingListAddress), alias)
         return task_response(self.call(services.remove_alias, found, user=request.user))
 
@@ -329,11 +330,11 @@ class ExternalContactItem(ServiceView):
         return access.contact_for(self.request, self.service, email__iexact=email)
 
     @extend_schema(operation_id="externalContact_get", responses=ExternalContactSerializer)
-    def get(self, request, externalEmailAddress, **kwargs):  # noqa: N803
+    def get(self, request, externalEmailAddress, **kwargs):
         return Response(ExternalContactSerializer(self.get_contact(externalEmailAddress)).data)
 
     @extend_schema(operation_id="externalContact_delete", request=None, responses={204: None})
-    def delete(self, request, externalEmailAddress, **kwargs):  # noqa: N803
+    def delete(self, request, externalEmailAddress, **kwargs):
         services.delete_contact(self.get_contact(externalEmailAddress), user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
