@@ -209,3 +209,16 @@ def test_values_are_added_in_one_modify_whatever_their_number(platform, service,
     assert task.status == "done"
     assert len(platform.group_entry(group)["member"]) == 1
     platform.assert_matches(group)
+
+
+def test_a_deleted_contact_leaves_its_groups_in_the_directory(platform, group, customer, contacts):
+    """Deleting an external contact in the panel takes it out of the group's entry too:
+    its mail stops, and the directory matches the panel again."""
+    friend = contacts[0]
+    dn = directory_tree.contact_dn(group.service.name, friend.email).lower()
+    assert dn in platform.group_entry(group)["member"]
+    tasks = services.delete_contact(friend, user=customer)
+    run_all()
+    assert [Task.objects.get(pk=t.pk).status for t in tasks] == ["done"]
+    assert dn not in platform.group_entry(group)["member"]
+    platform.assert_matches(group)

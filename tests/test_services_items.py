@@ -11,6 +11,7 @@ from exchange_groups.models import (
     Address,
     Alias,
     Delegation,
+    ExternalContact,
     Group,
     GroupMember,
     Task,
@@ -18,7 +19,7 @@ from exchange_groups.models import (
 )
 from exchange_groups.models import group as group_rules
 
-from .conftest import make_account
+from .conftest import make_account, run_all
 
 pytestmark = pytest.mark.django_db
 
@@ -259,3 +260,26 @@ def test_pending_changes_count_in_the_order_they_were_asked(group, customer, acc
     services.remove_delegations(group, user=customer, kind="send_as", accounts=[other.pk])
     services.add_delegations(group, user=customer, kind="send_on_behalf", accounts=[other.pk])
     assert services.expected_delegations(group) == {other.pk: "send_on_behalf"}
+
+
+def test_deleting_a_contact_takes_it_out_of_its_groups_on_the_platform(
+    group, customer, contacts, service
+):
+    """The panel forgets the contact at once; each group it was in gets a task that
+    removes it on the platform, named by its address. Refused while a change to it is
+    still to be applied."""
+    friend = contacts[0]
+    services.add_members(group, user=customer, contacts=[friend.pk])
+    with pytest.raises(ValidationError, match="still being applied"):
+        services.delete_contact(friend, user=customer)
+    Task.objects.filter(group=group).update(status="done")
+    GroupMember.objects.create(group=group, contact=friend)
+
+    tasks = services.delete_contact(friend, user=customer)
+    assert [(t.function, t.group) for t in tasks] == [("deleteDistributionGroupMember", group)]
+    assert list(tasks[0].items.values_list("label", "contact")) == [(friend.email, None)]
+    assert not ExternalContact.objects.filter(pk=friend.pk).exists()
+    assert not group.members.filter(contact=friend.pk).exists()
+    run_all()  # the built-in platform applies it too (the directory: test_directory_backend)
+    assert Task.objects.get(pk=tasks[0].pk).status == "done"
+    assert services.delete_contact(contacts[1], user=customer) == []  # in no group

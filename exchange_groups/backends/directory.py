@@ -211,6 +211,12 @@ class DirectoryBackend(ProvisioningBackend):
                     existing.add(c.email.lower())
         for item in contacts:
             values[item.pk] = tree.contact_dn(service, item.contact.email)
+        if not create:
+            # A contact deleted from the service (services.delete_contact): its removal
+            # item keeps only its address.
+            for item in items:
+                if not item.account_id and not item.contact_id:
+                    values[item.pk] = tree.contact_dn(service, item.label)
         return values, failures
 
     @staticmethod

@@ -122,9 +122,13 @@ def members_added(group: Group, items) -> None:
 
 
 def members_removed(group: Group, items) -> None:
-    gone = group.members.filter(
-        Q(account__in=_ids(items, "account_id")) | Q(contact__in=_ids(items, "contact_id"))
-    )
+    accounts, contacts = _ids(items, "account_id"), _ids(items, "contact_id")
+    if isinstance(accounts, list) and not accounts and not contacts:
+        # Items read as objects (not a lazy subquery, which is never evaluated here) that
+        # name no account or contact: contacts deleted from the service, whose memberships
+        # the panel has already forgotten.
+        return
+    gone = group.members.filter(Q(account__in=accounts) | Q(contact__in=contacts))
     _delete(GroupMember, gone)
 
 

@@ -361,9 +361,11 @@ class TaskItem(models.Model):
         related_name="task_items",
         verbose_name=_("account"),
     )
+    # A contact deleted from the service leaves its items, named by their label (its
+    # address): its removal from the groups is still to be applied on the platform.
     contact = models.ForeignKey(
         ExternalContact,
-        on_delete=models.CASCADE,
+        on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="task_items",

@@ -9,7 +9,16 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
-from ..models import Account, Address, Domain, ExchangeService, ExternalContact, Group, Task
+from ..models import (
+    Account,
+    Address,
+    Domain,
+    ExchangeService,
+    ExternalContact,
+    Group,
+    Task,
+    TaskItem,
+)
 from ..models import group as group_rules
 from .common import Errors, Fn, expected_members, new_task, require_operational, send_on_commit
 
@@ -58,13 +67,27 @@ def create_contact(
         ) from None
 
 
-def delete_contact(contact: ExternalContact, *, user) -> list[str]:
-    """Remove an external contact from the service. On the platform a contact's removal
-    takes it out of every group at once, so its memberships go with it. Returns the
-    addresses of the groups it left."""
+def delete_contact(contact: ExternalContact, *, user) -> list[Task]:
+    """Remove an external contact from the service. It leaves every group at once: the
+    panel forgets it now, and one task per group takes it out of the group on the platform
+    (the task's item keeps its address). Returns those tasks. Refused while a change
+    involving it is still to be applied."""
+    pending = TaskItem.objects.filter(contact=contact, task__status__in=Task.PENDING).exclude(
+        status=TaskItem.Status.DONE
+    )
+    if pending.exists():
+        raise ValidationError(
+            _("A change to this contact is still being applied: wait until it is done.")
+        )
     groups = list(Group.objects.filter(members__contact=contact).select_related("address__domain"))
-    contact.delete()
-    return [g.email for g in groups]
+    for group in groups:
+        require_operational(group)
+    with transaction.atomic():
+        tasks = [new_task(group, Fn.DELETE_MEMBER, user, items=[contact]) for group in groups]
+        contact.delete()  # its memberships with it; its task items keep its address
+        if tasks:
+            send_on_commit(*tasks)
+    return tasks
 
 
 @dataclass

@@ -48,8 +48,17 @@ def contact_delete(request, service, contact):
         request, service, contact, queryset=_with_groups(ExternalContact.objects.all())
     )
     if request.method == "POST":
-        services.delete_contact(contact, user=request.user)
-        messages.success(request, _("%(email)s was deleted.") % {"email": contact.email})
+        try:
+            tasks = services.delete_contact(contact, user=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("panel:contacts", service=service.name)
+        done = _("%(email)s was deleted.") % {"email": contact.email}
+        if tasks:
+            done += " " + _("Its removal from %(groups)s is under way (Recent tasks).") % {
+                "groups": ", ".join(task.object_label for task in tasks)
+            }
+        messages.success(request, done)
         return redirect("panel:contacts", service=service.name)
     groups = [m.group for m in contact.memberships.all()]
     context = {"service": service, "tab": "contacts", "contact": contact, "groups": groups}
