@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from .conftest import IN_CI
 from .run_product import free_port
 from .worker import test_database_url
 
@@ -100,7 +101,7 @@ def test_gunicorn_serves_pages_and_hashed_static_files(gunicorn):
 
 
 @pytest.mark.skipif(
-    connection.vendor != "postgresql" and not os.environ.get("CI"),
+    connection.vendor != "postgresql" and not IN_CI,
     reason="cutting connections needs PostgreSQL (CI runs this test on PostgreSQL)",
 )
 def test_a_lost_database_connection_does_not_fail_the_next_request(gunicorn):

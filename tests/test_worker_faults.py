@@ -12,6 +12,7 @@ from django.db import connection
 
 from exchange_groups.models import Account, Address, Group, GroupMember, Task
 
+from .conftest import IN_CI
 from .test_worker import create, status, wait_for
 
 pytestmark = pytest.mark.worker
@@ -76,7 +77,7 @@ def cut_database_connections():
 
 @pytest.mark.skipif(
     os.environ.get("DATABASE_URL", "").split(":")[0] not in ("postgres", "postgresql")
-    and not os.environ.get("CI"),
+    and not IN_CI,
     reason="pg_terminate_backend needs PostgreSQL (CI runs this test on PostgreSQL)",
 )
 def test_no_change_is_lost_through_crashes_and_cut_connections(worker, service, customer, domain):
