@@ -83,13 +83,15 @@ def record_bulk(model, objs, history_type: str) -> None:
 
 
 def record_rows(model, rows, history_type: str) -> None:
-    """History rows for the rows of `model` (a list of ids, or a queryset of them) as they
-    are in the database, written by INSERT ... SELECT: no Python object per row (10,000
-    members at once)."""
+    """History rows for the rows of `model` (a list of ids, a queryset of them, or its
+    compiled (sql, params)) as they are in the database, written by INSERT ... SELECT: no
+    Python object per row (10,000 members at once)."""
     from django.db import connection
     from django.db.models import QuerySet
 
-    if isinstance(rows, QuerySet):
+    if isinstance(rows, tuple):  # a subquery already compiled: (sql, params)
+        chunks = [(rows[0], list(rows[1]))]
+    elif isinstance(rows, QuerySet):
         sql, params = rows.order_by().values("pk").query.sql_with_params()
         chunks = [(sql, list(params))]
     else:

@@ -11,13 +11,19 @@ The task row is the source of truth; a Celery message only says "look at task N"
   not hold its group's next tasks back without end;
 - the tasks of one group run in the order they were requested: a task is only claimed
   when no earlier task of its group is still pending, and each finished task wakes the
-  next one.
+  next one. The worker that finished it applies that next one itself, in the same call
+  (for up to DRAIN_SECONDS), so that a queue of changes to one group costs one message,
+  not one per change; and a wake-up for several tasks of one group is one message, for
+  the first.
 Each move of a task's status is one of TaskQuerySet's compare-and-swap methods
 (models/task.py): claim, renew, release, finish, back_off, fail.
 """
 
+import contextlib
 import logging
+import os
 import threading
+import time
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
@@ -25,7 +31,6 @@ from functools import cache
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Count, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
@@ -63,29 +68,74 @@ def enqueue(task_ids: Iterable[int], countdown: float | None = None, *, sent_now
     task_ids = list(task_ids)
     if sent_now:
         Task.objects.filter(pk__in=task_ids).update(enqueued_at=timezone.now())
-    for task_id in task_ids:
+    for task_id in first_of_each_group(task_ids):
         try:
             execute_task.apply_async((task_id,), countdown=countdown)
         except Exception as exc:
             log.warning("Task %s not sent to the broker (%s); the sweep will send it", task_id, exc)
 
 
+def first_of_each_group(task_ids: list[int]) -> list[int]:
+    """The tasks that need a message: the first of each group's (a later one could not be
+    claimed before it, and is woken when it is done), and every task of no group."""
+    if len(task_ids) < 2:
+        return task_ids
+    firsts: dict[int, int] = {}
+    alone = []
+    for pk, group_id in Task.objects.filter(pk__in=task_ids).values_list("pk", "group_id"):
+        if group_id is None:
+            alone.append(pk)
+        elif pk < firsts.get(group_id, pk + 1):
+            firsts[group_id] = pk
+    return sorted([*firsts.values(), *alone])
+
+
 def claim(task_id: int) -> uuid.UUID | None:
     """Take the task for this worker if it is due and nothing earlier on its group is
-    pending (one conditional UPDATE: TaskQuerySet.claim). Returns the claim token, or None
-    when another worker has it, it is done, or it must wait."""
+    pending. Returns the claim token, or None when another worker has it, it is done, or
+    it must wait."""
+    return _claim(task_id)[0]
+
+
+def _claim(task_id: int) -> tuple[uuid.UUID | None, int]:
+    """The claim token (or None) and how many of the task's items are not done yet, from
+    one conditional UPDATE (TaskQuerySet.claim)."""
     token = uuid.uuid4()
-    return token if Task.objects.claim(task_id, token, now=timezone.now()) else None
+    pending = Task.objects.claim(task_id, token, now=timezone.now())
+    return (None, 0) if pending is None else (token, pending)
+
+
+# How long one call goes on applying the tasks queued behind the one it was sent for,
+# before it hands the rest to another message (so that one busy group does not keep a
+# worker from the others for long).
+DRAIN_SECONDS = 1.0
 
 
 def execute(task_id: int) -> None:
-    token = claim(task_id)
+    """Apply the task; then, while the next task of its group is due, that one too."""
+    started = time.monotonic()
+    while task_id is not None:
+        try:
+            task_id = _execute_one(task_id)
+        except DATABASE_LOST as exc:
+            # The task to send again: not always the one asked for, when this call had
+            # gone on to its group's next ones.
+            exc.task_id = task_id
+            raise
+        if task_id is not None and time.monotonic() - started > DRAIN_SECONDS:
+            enqueue([task_id])
+            return
+
+
+def _execute_one(task_id: int) -> int | None:
+    """Apply one task. Returns the next task of its group to apply, if it is now due."""
+    token, pending = _claim(task_id)
     if token is None:
         _wake_later_if_early(task_id)
-        return
+        return None
     try:
-        with _Heartbeat(task_id, token):
-            _run(task_id, token)
+        with leases.holding(task_id, token):
+            return _run(task_id, token, pending)
     except DATABASE_LOST:
         _release(task_id, token)
         raise
@@ -101,19 +151,12 @@ DATABASE_LOST = (OperationalError, InterfaceError)
 CHUNK = 500
 
 
-def _run(task_id: int, token: uuid.UUID) -> None:
-    not_done = TaskItem.objects.filter(task=OuterRef("pk")).exclude(status=TaskItem.Status.DONE)
-    task = (
-        Task.objects.select_related(
-            "group__address__domain", "reserved_address__domain", "requested_by"
-        )
-        .annotate(
-            pending_items=Subquery(
-                not_done.order_by().values("task").annotate(n=Count("*")).values("n")
-            )
-        )  # fmt: skip
-        .get(pk=task_id)
-    )
+def _run(task_id: int, token: uuid.UUID, pending_items: int) -> int | None:
+    """Apply the task and record its outcome. Returns its group's next task, due now."""
+    # The reserved address (a change of address, rare) is read when used: joined to every
+    # task, it cost a third of this query's time.
+    task = Task.objects.select_related("group__address__domain", "requested_by").get(pk=task_id)
+    task.pending_items = pending_items
     # Error reasons are stored as message ids (translated when shown) and as text in the
     # product's reference language. Every change is recorded in the audit trail as made
     # for the customer who asked, by this task.
@@ -124,12 +167,11 @@ def _run(task_id: int, token: uuid.UUID) -> None:
             # (but the chunks of a big task already committed, which a retry skips).
             _apply_untranslated(get_backend().prepare, task)
             failures = {}
-            if (task.pending_items or 0) > CHUNK:
+            if task.pending_items > CHUNK:
                 failures = _apply_untranslated(_apply_in_chunks, task)
             with transaction.atomic():
                 failures |= _apply_untranslated(_apply, task, failures)
-                _record(task, token, failures, None)
-            return
+                return _record(task, token, failures, None)
         except BackendError as exc:
             failures, task_error = {}, [reasons.part(str(exc))]
         except DATABASE_LOST:
@@ -139,7 +181,7 @@ def _run(task_id: int, token: uuid.UUID) -> None:
             internal = gettext_noop("An internal error occurred; support has been told.")
             failures, task_error = {}, [reasons.part(internal)]
         with transaction.atomic():
-            _record(task, token, failures, task_error)
+            return _record(task, token, failures, task_error)
 
 
 def _apply_untranslated(apply, *args):
@@ -167,35 +209,51 @@ def _drop_if_broken() -> None:
         connection.close()
 
 
-class _Heartbeat:
-    """Renews the task's lease while the backend works, so that the lease can be short: a
-    dead worker's task is taken back within TASK_LEASE_SECONDS, however long tasks run."""
+class _Leases:
+    """Renews the leases of the tasks this process is applying, so that a lease can be
+    short: a dead worker's task is taken back within TASK_LEASE_SECONDS, however long
+    tasks run. One thread per process, started with its first task (a forked worker does
+    not inherit its parent's), rather than one per task: starting and joining a thread
+    for every task cost about a millisecond, more than the task's SQL."""
 
-    def __init__(self, task_id: int, token: uuid.UUID):
-        self.task_id, self.token = task_id, token
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._beat, daemon=True)
+    def __init__(self):
+        self.held: dict[int, uuid.UUID] = {}
+        self.lock = threading.Lock()
+        self.pid = None
 
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stopped.set()
-        self.thread.join()
+    @contextlib.contextmanager
+    def holding(self, task_id: int, token: uuid.UUID):
+        with self.lock:
+            self.held[task_id] = token
+            if self.pid != os.getpid():
+                self.pid = os.getpid()
+                threading.Thread(target=self._beat, daemon=True, name="task-leases").start()
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.held.pop(task_id, None)
 
     def _beat(self):
-        lease = settings.TASK_LEASE_SECONDS
-        try:
-            while not self.stopped.wait(lease / 3):
+        while True:
+            # Every held task is renewed at most a third of a lease after its claim (or
+            # its last renewal): its lease never runs out while it is held.
+            time.sleep(settings.TASK_LEASE_SECONDS / 3)
+            with self.lock:
+                held = list(self.held.items())
+            if not held:
+                continue
+            until = timezone.now() + timedelta(seconds=settings.TASK_LEASE_SECONDS)
+            for task_id, token in held:
                 try:
-                    until = timezone.now() + timedelta(seconds=lease)
-                    Task.objects.renew(self.task_id, self.token, until=until)
+                    Task.objects.renew(task_id, token, until=until)
                 except DATABASE_LOST as exc:
-                    log.warning("Task %s: lease not renewed (%s)", self.task_id, exc)
+                    log.warning("Task %s: lease not renewed (%s)", task_id, exc)
                     _drop_if_broken()
-        finally:
-            connection.close()  # this thread's own connection
+            connection.close()  # this thread's own: no idle connection between renewals
+
+
+leases = _Leases()
 
 
 def _wake_later_if_early(task_id: int) -> None:
@@ -252,11 +310,12 @@ def _apply_in_chunks(task: Task) -> dict[int, str]:
     return failures
 
 
-def _record(task: Task, token, failures: dict[int, str], task_error: list | None) -> None:
+def _record(task: Task, token, failures: dict[int, str], task_error: list | None) -> int | None:
+    """Record the outcome. Returns the group's next task when this one is over (done, or
+    failed for good) and the next one may run."""
     now = timezone.now()
     if not failures and not task_error:
-        _record_done(task, token, now)
-        return
+        return _record_done(task, token, now)
     with transaction.atomic():
         # Only the holder of the claim records: a worker whose lease expired and whose task
         # was taken over by another leaves the outcome to that one.
@@ -268,7 +327,7 @@ def _record(task: Task, token, failures: dict[int, str], task_error: list | None
         )
         if attempts is None:
             log.warning("Task %s: claim lost before recording, outcome discarded", task.pk)
-            return
+            return None
         if not task_error:
             # The backend answered for its items: those it did not name were applied. When
             # the task failed as a whole, it said nothing about any item, so none is marked
@@ -291,23 +350,22 @@ def _record(task: Task, token, failures: dict[int, str], task_error: list | None
             run_after = now + timedelta(seconds=backoff)
             Task.objects.back_off(task.pk, token, run_after=run_after, error=message, detail=detail)
             transaction.on_commit(lambda: enqueue([task.pk], countdown=backoff))
-            return
+            return None
         Task.objects.fail(task.pk, token, now=now, error=message, detail=detail)
-        _after_failure(task)
+        return _after_failure(task)
 
 
-def _record_done(task: Task, token, now) -> None:
+def _record_done(task: Task, token, now) -> int | None:
     """The outcome of a task fully applied, in two statements (TaskQuerySet.finish, raw SQL
     with RETURNING): the task done (only by the holder of the claim), returning the
-    group's next task to wake; then its items done."""
+    group's next task; then its items done."""
     won, next_id = Task.objects.finish(task.pk, token, now=now)
     if not won:
         # A worker whose lease expired and whose task was taken over by another leaves the
         # outcome to that one.
         log.warning("Task %s: claim lost before recording, outcome discarded", task.pk)
-        return
-    if next_id:
-        transaction.on_commit(lambda: enqueue([next_id]))
+        return None
+    return next_id
 
 
 def failure_summary(task: Task, failures: dict[int, str]) -> list[dict]:
@@ -336,22 +394,21 @@ def failure_summary(task: Task, failures: dict[int, str]) -> list[dict]:
     return summary
 
 
-def _after_failure(task: Task) -> None:
-    """Move the group on when a task fails for good, then wake its next task."""
+def _after_failure(task: Task) -> int | None:
+    """Move the group on when a task fails for good. Returns its next task."""
     if task.function == Task.Function.DELETE_GROUP and task.group_id:
         # The group is still live on the platform: it is operational again.
         group = Group.objects.filter(pk=task.group_id).first()
         if group is not None:
             group.abandon_deletion()
-    if task.group_id:
-        next_id = (
-            Task.objects.filter(group_id=task.group_id, status=Status.TODO)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-            .first()
-        )
-        if next_id:
-            transaction.on_commit(lambda: enqueue([next_id]))
+    if not task.group_id:
+        return None
+    return (
+        Task.objects.filter(group_id=task.group_id, status=Status.TODO)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 def _fail_crashing(task: Task, now) -> bool:
@@ -366,7 +423,9 @@ def _fail_crashing(task: Task, now) -> bool:
     if not Task.objects.fail(task.pk, task.claim, now=now, error=text, detail=detail):
         return False
     Task.objects.filter(pk=task.pk).update(crashes=count)
-    _after_failure(task)
+    next_id = _after_failure(task)
+    if next_id:
+        transaction.on_commit(lambda: enqueue([next_id]))
     return True
 
 

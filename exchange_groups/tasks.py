@@ -16,8 +16,11 @@ def execute_task(self, task_id: int) -> None:
         engine.execute(task_id)
     except engine.DATABASE_LOST as exc:
         # A worker that cannot reach the database must not drop the message it could not
-        # process: it is sent again, for this worker or another, once the database is back.
-        raise self.retry(exc=exc, countdown=5, max_retries=None) from exc
+        # process: it is sent again, for this worker or another, once the database is back
+        # (for the task it stopped at: the call may have gone on to its group's next ones).
+        raise self.retry(
+            args=(getattr(exc, "task_id", task_id),), exc=exc, countdown=5, max_retries=None
+        ) from exc
 
 
 @shared_task(name="exchange_groups.tasks.sweep_tasks")

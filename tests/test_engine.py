@@ -1,13 +1,16 @@
 """The worker side, run in this process: claiming, applying, recording, the sweep.
 (tests/test_worker.py shows the same with a real worker process on the real broker.)"""
 
+import json
 import random
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.db import OperationalError
 from django.utils import timezone
 
+from controlpanel.celery import app as celery_app
 from exchange_groups import engine, reasons, services
 from exchange_groups.backends.base import BackendError
 from exchange_groups.models import Address, Alias, Delegation, Group, Task, TaskItem
@@ -71,6 +74,57 @@ def test_tasks_of_one_group_wait_for_the_earlier_ones(service, customer, domain,
     engine.execute(members.pk)
     assert Task.objects.get(pk=members.pk).status == "done"
     assert group.members.count() == 1
+
+
+def queued_messages() -> list[int]:
+    """The task ids of the wake-up messages waiting on the real broker's queue."""
+    with celery_app.connection_for_read() as connection:
+        client = connection.default_channel.client
+        raw = client.lrange(settings.CELERY_TASK_DEFAULT_QUEUE, 0, -1)
+    return sorted(int(json.loads(m)["headers"]["argsrepr"].strip("(,)")) for m in raw)
+
+
+def empty_queue():
+    with celery_app.connection_for_write() as connection:
+        connection.default_channel.client.delete(settings.CELERY_TASK_DEFAULT_QUEUE)
+
+
+def test_a_group_s_queued_changes_are_applied_by_one_call_in_order(group, customer, accounts):
+    """The worker that finishes a task goes on with its group's next ones: a customer's
+    burst of changes costs one message, and is applied in the order it was asked."""
+    add = services.add_members(group, user=customer, accounts=[accounts[3].pk])
+    remove = services.remove_members(group, user=customer, accounts=[accounts[3].pk])
+    again = services.add_members(group, user=customer, accounts=[accounts[4].pk])
+    engine.execute(add.pk)
+    tasks = Task.objects.filter(pk__in=[add.pk, remove.pk, again.pk])
+    assert set(tasks.values_list("status", flat=True)) == {"done"}
+    members = set(group.members.values_list("account_id", flat=True))
+    assert accounts[4].pk in members and accounts[3].pk not in members
+
+
+def test_a_wake_up_for_a_group_s_queue_is_one_message(group, customer, accounts, service):
+    """Sending several tasks of one group wakes only the first (the others could not be
+    claimed before it); a task of another group gets its own."""
+    other = make_group(service, customer, applied=True, local_part="other")
+    first = services.add_members(group, user=customer, accounts=[accounts[3].pk])
+    second = services.add_members(group, user=customer, accounts=[accounts[4].pk])
+    elsewhere = services.add_members(other, user=customer, accounts=[accounts[4].pk])
+    empty_queue()
+    engine.enqueue([second.pk, first.pk, elsewhere.pk])
+    assert queued_messages() == [first.pk, elsewhere.pk]
+
+
+def test_a_long_queue_is_handed_on_after_a_while(group, customer, accounts, monkeypatch):
+    """One call does not keep a worker on one group for long: past DRAIN_SECONDS it sends
+    a message for the group's next task and stops."""
+    monkeypatch.setattr(engine, "DRAIN_SECONDS", 0)
+    first = services.add_members(group, user=customer, accounts=[accounts[3].pk])
+    second = services.add_members(group, user=customer, accounts=[accounts[4].pk])
+    empty_queue()
+    engine.execute(first.pk)
+    assert Task.objects.get(pk=first.pk).status == "done"
+    assert Task.objects.get(pk=second.pk).status == "todo"
+    assert queued_messages() == [second.pk]
 
 
 def test_a_failure_is_retried_then_ends_in_error_naming_the_items(

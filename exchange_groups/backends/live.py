@@ -25,9 +25,10 @@ def _delete(model, queryset) -> None:
     """Delete in bulk, with a history row for each row deleted."""
     # One history row each, then one DELETE: a queryset's delete() would load every row
     # and record each a second time through simple-history's signal.
+    # Compiled once for both statements (building it again cost as much as running it).
+    sql, params = queryset.order_by().values("pk").query.sql_with_params()
     with transaction.atomic(savepoint=False):
-        record_rows(model, queryset, "-")
-        sql, params = queryset.order_by().values("pk").query.sql_with_params()
+        record_rows(model, (sql, params), "-")
         q = connection.ops.quote_name
         with connection.cursor() as cursor:
             cursor.execute(

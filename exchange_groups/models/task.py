@@ -5,8 +5,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, models
-from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, Subquery, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -44,28 +43,48 @@ class TaskQuerySet(models.QuerySet):
     or a worker and an operator, racing for the same task cannot both win; a worker whose
     claim was withdrawn changes nothing."""
 
-    def claim(self, task_id: int, token: uuid.UUID, *, now: datetime) -> bool:
+    def claim(self, task_id: int, token: uuid.UUID, *, now: datetime) -> int | None:
         """todo -> doing for the worker holding `token`, if the task is due and nothing
-        earlier on its group is pending. One UPDATE."""
-        earlier_pending = Task.objects.filter(
-            group_id=OuterRef("group_id"), pk__lt=OuterRef("pk"), status__in=Task.PENDING
-        )
+        earlier on its group is pending. One UPDATE, which returns how many of the task's
+        items are not done yet (None: not claimed).
+
+        Written in SQL: built by the ORM (Exists, Q, Coalesce), the same statement cost
+        1.7 ms of Python per task, ten times its time in PostgreSQL."""
+        q = connection.ops.quote_name
+        task, group, item = (q(m._meta.db_table) for m in (Task, Group, TaskItem))
+        field = Task._meta.get_field
+        lease = now + timedelta(seconds=settings.TASK_LEASE_SECONDS)
+        moment = field("started_at").get_db_prep_value(now, connection)
+        pending = ", ".join(["%s"] * len(Task.PENDING))
         # A change to a group that is not created yet (its creation failed and awaits a
-        # retry) stays scheduled: it is woken when the creation is done. Said in the same
-        # UPDATE, so that a task costs no query of its own for it.
-        creating = Exists(Group.objects.filter(pk=OuterRef("group_id"), state=Group.State.CREATING))
-        return bool(
-            self.filter(pk=task_id, status=Task.Status.TODO, run_after__lte=now)
-            .filter(~Exists(earlier_pending))
-            .filter(Q(function=Task.Function.ADD_GROUP) | ~creating)
-            .update(
-                status=Task.Status.DOING,
-                claim=token,
-                lease_expires_at=now + timedelta(seconds=settings.TASK_LEASE_SECONDS),
-                attempts=F("attempts") + 1,
-                started_at=Coalesce(F("started_at"), now),
+        # retry) stays scheduled: it is woken when the creation is done.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {task} SET status = %s, claim = %s, lease_expires_at = %s, "
+                f"attempts = attempts + 1, started_at = COALESCE(started_at, %s) "
+                f"WHERE id = %s AND status = %s AND run_after <= %s "
+                f"AND NOT EXISTS (SELECT 1 FROM {task} e WHERE e.group_id = {task}.group_id "
+                f"AND e.id < {task}.id AND e.status IN ({pending})) "
+                f"AND (function = %s OR NOT EXISTS (SELECT 1 FROM {group} g "
+                f"WHERE g.id = {task}.group_id AND g.state = %s)) "
+                f"RETURNING (SELECT COUNT(*) FROM {item} i "
+                f"WHERE i.task_id = {task}.id AND i.status <> %s)",
+                [
+                    Task.Status.DOING,
+                    field("claim").get_db_prep_value(token, connection),
+                    field("lease_expires_at").get_db_prep_value(lease, connection),
+                    moment,
+                    task_id,
+                    Task.Status.TODO,
+                    moment,
+                    *Task.PENDING,
+                    Task.Function.ADD_GROUP,
+                    Group.State.CREATING,
+                    TaskItem.Status.DONE,
+                ],
             )
-        )
+            row = cursor.fetchone()
+        return None if row is None else row[0]
 
     def held(self, task_id: int, token: uuid.UUID):
         """The task, if it is running under this claim."""
@@ -97,7 +116,7 @@ class TaskQuerySet(models.QuerySet):
     def finish(self, task_id: int, token: uuid.UUID, *, now: datetime) -> tuple[bool, int | None]:
         """doing -> done with its items not yet done, by the holder of the claim. Returns
         (won, the group's next scheduled task) in two statements: the task's UPDATE says
-        which task comes next with RETURNING, then its items."""
+        which task comes next with RETURNING, then its items. In SQL, as claim is."""
         q = connection.ops.quote_name
         table = q(Task._meta.db_table)
         field = Task._meta.get_field
@@ -120,9 +139,17 @@ class TaskQuerySet(models.QuerySet):
             row = cursor.fetchone()
         if row is None:
             return False, None
-        TaskItem.objects.filter(task_id=task_id).exclude(status=TaskItem.Status.DONE).update(
-            status=TaskItem.Status.DONE, error="", finished_at=now
-        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {q(TaskItem._meta.db_table)} SET status = %s, error = '', "
+                f"finished_at = %s WHERE task_id = %s AND status <> %s",
+                [
+                    TaskItem.Status.DONE,
+                    field("finished_at").get_db_prep_value(now, connection),
+                    task_id,
+                    TaskItem.Status.DONE,
+                ],
+            )
         return True, row[0]
 
     def back_off(
