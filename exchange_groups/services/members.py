@@ -25,6 +25,7 @@ from .common import (
     expected_members,
     item_field_of,
     list_names,
+    member_outlook,
     new_task,
     require_operational,
     send_on_commit,
@@ -42,19 +43,20 @@ def add_members(group: Group, *, user, accounts: Iterable = (), contacts: Iterab
     ]
     if not objects and not errors:
         errors.add("members", _("Choose at least one account or contact."))
-    expected = expected_members(group)
-    already = [o for o in objects if (item_field_of(o), o.pk) in expected]
+    keys = {(item_field_of(o), o.pk) for o in objects}
+    members, count = member_outlook(group, keys)
+    already = [o for o in objects if (item_field_of(o), o.pk) in members]
     if already:
         errors.add(
             "members",
             ngettext("Already a member: %(names)s.", "Already members: %(names)s.", len(already))
             % {"names": list_names(already)},
         )
-    if len(expected) + len(objects) > group_rules.MAX_MEMBERS:
+    if count + len(objects) - len(already) > group_rules.MAX_MEMBERS:
         errors.add(
             "members",
             _("A group has at most %(max)d members; it would have %(count)d.")
-            % {"max": group_rules.MAX_MEMBERS, "count": len(expected) + len(objects)},
+            % {"max": group_rules.MAX_MEMBERS, "count": count + len(objects) - len(already)},
         )
     errors.raise_if_any()
     with transaction.atomic():
@@ -72,8 +74,10 @@ def remove_members(group: Group, *, user, accounts: Iterable = (), contacts: Ite
     ]
     if not objects and not errors:
         errors.add("members", _("Choose at least one account or contact."))
-    expected = expected_members(group)
-    absent = [o for o in objects if (item_field_of(o), o.pk) not in expected]
+    members, _count = member_outlook(
+        group, {(item_field_of(o), o.pk) for o in objects}, counted=False
+    )
+    absent = [o for o in objects if (item_field_of(o), o.pk) not in members]
     if absent:
         errors.add(
             "members",
