@@ -177,6 +177,8 @@ class GroupAdmin(SupportAdmin):
         "alias_count",
         "tasks_link",
     ]
+    # Dates through the filter, not date_hierarchy: its drill-down read the distinct days of
+    # every row listed on every view (8 ms for a service of 10,000 groups).
     list_filter = [DriftFilter, "state", "service", "created_at"]
     search_fields = [
         "address__local_part",
@@ -186,7 +188,6 @@ class GroupAdmin(SupportAdmin):
         "service__customers__username",
     ]
     readonly_fields = ["address", "related", "platform_differences", "created_at", "updated_at"]
-    date_hierarchy = "created_at"
     actions = ["repair_drift", "adopt_drift"]
 
     def has_operate_permission(self, request):
@@ -360,10 +361,11 @@ class TaskAdmin(admin.ModelAdmin):
         "short_error",
         "requested_by",
     ]
+    # Dates through the filter, not date_hierarchy: its drill-down read the distinct days of
+    # every row listed on every view (8 ms for a service of 10,000 groups).
     list_filter = ["status", "function", "service", "created_at"]
     list_select_related = ["service", "group", "requested_by"]
     search_fields = ["object_label", "error", "service__name", "requested_by__username"]
-    date_hierarchy = "created_at"
     actions = ["retry", "cancel", "requeue"]
     fields = [
         "function_label",

@@ -63,7 +63,9 @@ class CappedCountPaginator(Paginator):
 
     @cached_property
     def count(self):
-        return self.object_list[: self.CAP + 1].count()
+        # Only the ids, unordered: the list's annotations (a group's member count, ...)
+        # would otherwise be computed for every row counted.
+        return self.object_list.values("pk").order_by()[: self.CAP + 1].count()
 
     @property
     def capped(self) -> bool:
