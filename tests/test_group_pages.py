@@ -1,6 +1,8 @@
 """The pages that run a group after its creation (the "..." menu), the contacts and accounts
 tabs and the CSV files, through the test client."""
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -179,9 +181,28 @@ def test_contacts_add_validate_and_delete_naming_groups(owner, service, group, c
     assert not ExternalContact.objects.filter(pk=contacts[0].pk).exists()
 
 
-def test_accounts_tab_shows_the_groups_of_each_account(owner, service, group):
-    html = owner.get(reverse("panel:accounts", args=[service.name])).content.decode()
-    assert "team@example.fr" in html
+def test_accounts_and_contacts_tabs_show_the_groups_of_each_row(
+    owner, service, group, customer, accounts, contacts
+):
+    """Each row lists its groups by address (a dash when none), on both tabs."""
+    alpha = make_group(service, customer, "alpha")
+    GroupMember.objects.create(group=alpha, account=accounts[0])
+    GroupMember.objects.create(group=alpha, contact=contacts[0])
+
+    def groups_of(tab, address):
+        html = owner.get(reverse(f"panel:{tab}", args=[service.name])).content.decode()
+        row = re.search(rf"<tr><td>{re.escape(address)}</td>.*?</tr>", html, re.S).group(0)
+        return re.findall(r'<span class="badge[^"]*">([^<]+)</span>', row) or (
+            "—" in row and "none"
+        )
+
+    assert groups_of("accounts", accounts[0].address.email) == [
+        "alpha@example.fr",
+        "team@example.fr",
+    ]
+    assert groups_of("accounts", accounts[2].address.email) == "none"
+    assert groups_of("contacts", contacts[0].email) == ["alpha@example.fr", "team@example.fr"]
+    assert groups_of("contacts", contacts[1].email) == "none"
 
 
 def test_groups_csv_export(owner, service, group):

@@ -1,3 +1,4 @@
+import html
 from types import SimpleNamespace
 
 from django import template
@@ -20,6 +21,20 @@ def function_label(function: str) -> str:
 def setting(value, name: str) -> str:
     """A group setting's value as every page shows it (exchange_groups/group_settings.py)."""
     return group_settings.shown(name, value)
+
+
+@register.filter
+def badges(addresses):
+    """Each address as a light badge, the groups column of the accounts and contacts lists:
+    a page shows hundreds (an account of a big service is in tens of groups), and a
+    template loop (or format_html) costs about 10 µs an iteration where this costs one.
+    Escaped as Django's escape does (html.escape)."""
+    return mark_safe(  # each address escaped here
+        "".join(
+            f'<span class="badge text-bg-light border me-1">{html.escape(str(a))}</span>'
+            for a in addresses
+        )
+    )
 
 
 # An id no group has, put in the menu's links then replaced by the row's own.
