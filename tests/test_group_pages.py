@@ -320,7 +320,13 @@ def drafts(client, kind):
 
 def test_abandoned_editing_pages_do_not_fill_the_session(owner, service, group, customer):
     url = reverse("panel:group-users", args=[service.name, group.pk])
+    # A page only viewed writes nothing; its first post starts its draft.
+    viewed = owner.get(url)
+    assert "sessionid" not in viewed.cookies and not drafts(owner, "users")
+    assert owner.post(url, {"token": viewed.context["token"], "nav": "refresh"}).status_code == 200
     tokens = [owner.get(url).context["token"] for _ in range(6)]
+    for token in tokens:
+        assert owner.post(url, {"token": token, "nav": "refresh"}).status_code == 200
     assert len(drafts(owner, "users")) == 3
     # The latest pages still work; the oldest answers "expired" and starts again.
     assert owner.post(url, {"token": tokens[-1], "nav": "refresh"}).status_code == 200
@@ -330,9 +336,22 @@ def test_abandoned_editing_pages_do_not_fill_the_session(owner, service, group, 
     other = make_group(service, customer, "other")
     other_url = reverse("panel:group-users", args=[service.name, other.pk])
     for _ in range(4):
-        owner.get(other_url)
+        token = owner.get(other_url).context["token"]
+        owner.post(other_url, {"token": token, "nav": "refresh"})
     assert len(drafts(owner, "users")) == 3
     assert owner.post(other_url, {"token": tokens[-1], "nav": "refresh"}).status_code == 302
+    # A page opened before drafts were dropped may have been one of them: expired too.
+    assert owner.post(url, {"token": viewed.context["token"], "nav": "refresh"}).status_code == 302
+
+
+def test_a_confirmed_page_posted_again_has_expired(owner, service, group, accounts):
+    url = reverse("panel:group-users", args=[service.name, group.pk])
+    token, key = owner.get(url).context["token"], f"account:{accounts[2].pk}"
+    owner.post(url, {"token": token, "shown": [key], "member": [key], "nav": "refresh"})
+    assert owner.post(url, {"token": token, "action": "confirm"}).status_code == 302
+    tasks = Task.objects.count()
+    again = owner.post(url, {"token": token, "action": "confirm"}, follow=True)
+    assert "expiré" in again.content.decode() and Task.objects.count() == tasks
 
 
 def test_history_shows_settings_as_the_settings_page_does(owner, service, group, customer):

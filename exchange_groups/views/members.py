@@ -41,13 +41,13 @@ class TickedGroupPage(View):
 
     # --- flow -------------------------------------------------------------------------------
     def get(self, request):
-        state = self.picker.blank()
-        token = self.drafts.start(self.group.pk, state)
-        return self.render_list(token, state)
+        # Viewing the page writes nothing: its draft starts at its first post.
+        token = self.drafts.open(self.group.pk)
+        return self.render_list(token, self.picker.blank())
 
     def post(self, request):
         token = request.POST.get("token", "")
-        state = self.drafts.load(self.group.pk, token)
+        state = self.drafts.load(self.group.pk, token, blank=self.picker.blank())
         if state is None:  # expired or forged: start again from today's state
             messages.warning(request, _("This page had expired: here is the group as it is now."))
             return redirect(request.path)
