@@ -48,11 +48,12 @@ def contact_for(request, service: ExchangeService, contact_id=None, *, queryset=
     return _one(contacts.filter(service=service), _("No such external contact."), **lookup)
 
 
-def customer_view(view=None, *, operational=False):
+def customer_view(view=None, *, operational=False, groups=None):
     """Decorates a customer view: logged in, then the URL's `service`, `group` and `task`
     arguments are replaced by the objects (404 if not the user's). With operational=True,
     a group that is still being created or deleted sends the user back to the list with a
-    message."""
+    message. `groups`: the queryset the group is read from (by default with its overview),
+    for a page that shows less of it."""
 
     def decorate(view):
         @login_required
@@ -61,7 +62,9 @@ def customer_view(view=None, *, operational=False):
             if "service" in kwargs:
                 kwargs["service"] = service_for(request, kwargs["service"])
             if "group" in kwargs:
-                group = kwargs["group"] = group_for(request, kwargs["service"], kwargs["group"])
+                group = kwargs["group"] = group_for(
+                    request, kwargs["service"], kwargs["group"], queryset=groups
+                )
                 if operational and not group.is_operational:
                     messages.error(
                         request, _("This group is not operational yet: wait until it is.")

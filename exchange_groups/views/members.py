@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy  # class attributes: translate
 from django.views import View
 
 from .. import access, services
+from ..models import Group
 from ..queries import CONTACTS_ONLY
 from .drafts import Drafts
 from .picker import DelegationsPicker, MembersPicker
@@ -24,7 +25,8 @@ class TickedGroupPage(View):
     kind = ""  # of the drafts
     done_message = ""
 
-    @method_decorator(access.customer_view(operational=True))
+    # The page shows the group's address and drift notice, not its counts and statuses.
+    @method_decorator(access.customer_view(operational=True, groups=Group.objects.with_drift()))
     def dispatch(self, request, *args, service, group, **kwargs):
         self.service, self.group = service, group
         self.drafts = Drafts(request, self.kind)
