@@ -10,7 +10,8 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
-from .models import ExchangeService, ExternalContact, Group, Task
+from .models import ExchangeService, ExternalContact, Task
+from .queries import groups_overview
 
 
 def _one(queryset, message: str, **lookup):
@@ -32,7 +33,7 @@ def group_for(request, service: ExchangeService, group_id=None, *, queryset=None
     """A group of the service, by id (the panel) or any lookup on `queryset` (the API)."""
     if group_id is not None:
         lookup["pk"] = group_id
-    groups = queryset if queryset is not None else Group.objects.with_overview()
+    groups = queryset if queryset is not None else groups_overview()
     return _one(groups.filter(service=service), _("No such mailing list."), **lookup)
 
 

@@ -11,6 +11,7 @@ from .. import access, services
 from ..models import Group
 from ..models.expressions import full_address
 from ..paging import narrow_page
+from ..queries import groups_overview
 from .rendering import render_region
 
 PAGE_SIZE = 20
@@ -55,7 +56,7 @@ def group_list(request, service):
         groups,
         request.GET.get("page"),
         PAGE_SIZE,
-        lambda ids: Group.objects.with_overview().with_progress().filter(pk__in=ids),
+        lambda ids: groups_overview(progress=True).filter(pk__in=ids),
         counted=search_groups(Group.objects.filter(service=service), q),
     )
     context = {"service": service, "tab": "groups", "page": page, "q": q}
@@ -68,8 +69,7 @@ def group_row(request, service, group_id):
     """One row of the list, polled by htmx while the group has work in progress. A group
     that no longer exists (its deletion is done) answers empty, and htmx removes the row:
     so the group is looked up here, within the user's service, not by the guard (a 404)."""
-    groups = Group.objects.with_overview().with_progress()
-    found = groups.filter(service=service, pk=group_id).first()
+    found = groups_overview(progress=True).filter(service=service, pk=group_id).first()
     if not request.htmx:
         return redirect("panel:groups", service=service.name)
     if found is None:
