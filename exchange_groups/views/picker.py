@@ -96,7 +96,9 @@ class Picker:
         shown = []
         for kind, pk, mail, name, *_order in page:
             key = f"{kind}:{pk}"
-            row = {"key": key, "kind": kind, "address": mail, "name": name}
+            # slug: the key as `slugify` writes it ("account:3" -> "account3"), for the ids
+            # of the row and its boxes: computed once, not by a filter per use.
+            row = {"key": key, "slug": f"{kind}{pk}", "kind": kind, "address": mail, "name": name}
             row.update({column: key in ticked[column] for column in self.columns})
             shown.append(decorate(row) if decorate else row)
         return {
