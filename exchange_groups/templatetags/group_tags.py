@@ -3,6 +3,7 @@ from types import SimpleNamespace
 
 from django import template
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from .. import group_settings
@@ -55,3 +56,14 @@ def group_menu(context, group):
         )
     # Safe: rendered (and escaped) by the template above; only a number is put in.
     return mark_safe(menus[kind].replace(str(_STAMP_ID), str(group.pk)))
+
+
+@register.simple_tag(takes_context=True)
+def group_url(context, name: str, group) -> str:
+    """{% url name service.name group.pk %} for a row of a list: reversed once per page and
+    name with a stamp id, then given the row's id (a reverse costs ~25 µs; a page of 20
+    rows made 60)."""
+    urls = context.render_context.setdefault("group_url", {})
+    if name not in urls:
+        urls[name] = reverse(name, args=[context["service"].name, _STAMP_ID])
+    return urls[name].replace(str(_STAMP_ID), str(group.pk))
