@@ -1,3 +1,4 @@
+import functools
 import html
 from types import SimpleNamespace
 
@@ -16,6 +17,20 @@ register = template.Library()
 def function_label(function: str) -> str:
     """A task function's name in words ("addDistributionGroupMember" -> "Ajout de membres")."""
     return Task.Function(function).label
+
+
+@register.filter
+def label(obj, field: str):
+    """obj.get_<field>_display(), from a mapping built once per field: Django's rebuilds
+    the mapping of the field's choices at every call, translating each label to hash it
+    (a task's function has twenty: a third of the tasks page's rendering)."""
+    value = getattr(obj, field)
+    return _labels(type(obj), field).get(value, value)
+
+
+@functools.cache
+def _labels(model, field: str) -> dict:
+    return dict(model._meta.get_field(field).flatchoices)  # lazy labels: translated when shown
 
 
 @register.filter
