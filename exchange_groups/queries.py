@@ -5,7 +5,7 @@ import functools
 from django.db import connection
 from django.db.models import F, Q, Value
 
-from .models import Account, ExternalContact, Group, GroupMember
+from .models import Account, ExternalContact, Group, GroupMember, Task
 from .models.expressions import full_address
 
 CONTACTS_ONLY = "contacts"
@@ -19,6 +19,12 @@ def groups_overview(progress: bool = False):
     generic view's class-level queryset is)."""
     groups = Group.objects.with_overview()
     return groups.with_progress() if progress else groups
+
+
+@functools.cache
+def tasks_with_progress():
+    """Task.objects.with_progress(), composed once per process (as groups_overview)."""
+    return Task.objects.with_progress()
 
 
 def accounts_of(service):
