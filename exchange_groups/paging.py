@@ -18,7 +18,7 @@ import operator
 
 from django.core import signing
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.utils.functional import cached_property
 
 
@@ -172,18 +172,22 @@ class Keyset:
         return self._beyond(key, forward=False)
 
     def mark(self, page):
-        """Give the page the cursors of its first and last rows (one indexed query)."""
+        """Give the page the cursors of its first and last rows: read from the rows when
+        they are objects ordered by their own fields, else by one indexed query."""
         page.next_cursor = page.previous_cursor = ""
         if not page.object_list or not self.order:
             return page
         first, last = page.object_list[0], page.object_list[-1]
         ids = [_pk(first), _pk(last)]
-        keys = dict(
-            (row[0], row[1:])
-            for row in self.queryset.model.objects.filter(pk__in=ids).values_list(
-                "pk", *self.fields
+        if isinstance(first, Model) and not any("__" in field for field in self.fields):
+            keys = {_pk(row): [getattr(row, f) for f in self.fields] for row in (first, last)}
+        else:
+            keys = dict(
+                (row[0], row[1:])
+                for row in self.queryset.model.objects.filter(pk__in=ids).values_list(
+                    "pk", *self.fields
+                )
             )
-        )
         if page.has_next():
             page.next_cursor = self._encode(keys[ids[1]])
         if page.has_previous():
