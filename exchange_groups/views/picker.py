@@ -73,12 +73,15 @@ class Picker:
         return merged
 
     def ticked(self, state: dict) -> dict[str, set]:
-        """The keys ticked in each column: today's, with the customer's differences applied."""
-        return {
-            column: (self.base[column] - set(state.get(f"-{column}", [])))
-            | set(state.get(f"+{column}", []))
-            for column in self.columns
-        }
+        """The keys ticked in each column: today's, with the customer's differences applied
+        (today's set itself when there are none: a group of 10,000 members is not copied;
+        the sets returned are read, never changed)."""
+        ticked = {}
+        for column in self.columns:
+            removed, added = state.get(f"-{column}", []), state.get(f"+{column}", [])
+            base = self.base[column]
+            ticked[column] = (base - set(removed)) | set(added) if removed or added else base
+        return ticked
 
     def context(self, state: dict, decorate=None) -> dict:
         """What the partial shows: the page asked, its rows with their boxes, the counts.
