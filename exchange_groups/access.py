@@ -10,7 +10,8 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
-from .models import ExchangeService, ExternalContact, Group, Task
+from .models import ExchangeService, ExternalContact, Task
+from .queries import groups_overview
 
 
 def _one(queryset, message: str, **lookup):
@@ -32,7 +33,7 @@ def group_for(request, service: ExchangeService, group_id=None, *, queryset=None
     """A group of the service, by id (the panel) or any lookup on `queryset` (the API)."""
     if group_id is not None:
         lookup["pk"] = group_id
-    groups = queryset if queryset is not None else Group.objects.with_overview()
+    groups = queryset if queryset is not None else groups_overview()
     return _one(groups.filter(service=service), _("No such mailing list."), **lookup)
 
 
@@ -48,11 +49,12 @@ def contact_for(request, service: ExchangeService, contact_id=None, *, queryset=
     return _one(contacts.filter(service=service), _("No such external contact."), **lookup)
 
 
-def customer_view(view=None, *, operational=False):
+def customer_view(view=None, *, operational=False, groups=None):
     """Decorates a customer view: logged in, then the URL's `service`, `group` and `task`
     arguments are replaced by the objects (404 if not the user's). With operational=True,
     a group that is still being created or deleted sends the user back to the list with a
-    message."""
+    message. `groups`: the queryset the group is read from (by default with its overview),
+    for a page that shows less of it."""
 
     def decorate(view):
         @login_required
@@ -61,7 +63,9 @@ def customer_view(view=None, *, operational=False):
             if "service" in kwargs:
                 kwargs["service"] = service_for(request, kwargs["service"])
             if "group" in kwargs:
-                group = kwargs["group"] = group_for(request, kwargs["service"], kwargs["group"])
+                group = kwargs["group"] = group_for(
+                    request, kwargs["service"], kwargs["group"], queryset=groups
+                )
                 if operational and not group.is_operational:
                     messages.error(
                         request, _("This group is not operational yet: wait until it is.")

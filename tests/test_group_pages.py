@@ -1,6 +1,8 @@
 """The pages that run a group after its creation (the "..." menu), the contacts and accounts
 tabs and the CSV files, through the test client."""
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -179,9 +181,28 @@ def test_contacts_add_validate_and_delete_naming_groups(owner, service, group, c
     assert not ExternalContact.objects.filter(pk=contacts[0].pk).exists()
 
 
-def test_accounts_tab_shows_the_groups_of_each_account(owner, service, group):
-    html = owner.get(reverse("panel:accounts", args=[service.name])).content.decode()
-    assert "team@example.fr" in html
+def test_accounts_and_contacts_tabs_show_the_groups_of_each_row(
+    owner, service, group, customer, accounts, contacts
+):
+    """Each row lists its groups by address (a dash when none), on both tabs."""
+    alpha = make_group(service, customer, "alpha")
+    GroupMember.objects.create(group=alpha, account=accounts[0])
+    GroupMember.objects.create(group=alpha, contact=contacts[0])
+
+    def groups_of(tab, address):
+        html = owner.get(reverse(f"panel:{tab}", args=[service.name])).content.decode()
+        row = re.search(rf"<tr><td>{re.escape(address)}</td>.*?</tr>", html, re.S).group(0)
+        return re.findall(r'<span class="badge[^"]*">([^<]+)</span>', row) or (
+            "—" in row and "none"
+        )
+
+    assert groups_of("accounts", accounts[0].address.email) == [
+        "alpha@example.fr",
+        "team@example.fr",
+    ]
+    assert groups_of("accounts", accounts[2].address.email) == "none"
+    assert groups_of("contacts", contacts[0].email) == ["alpha@example.fr", "team@example.fr"]
+    assert groups_of("contacts", contacts[1].email) == "none"
 
 
 def test_groups_csv_export(owner, service, group):
@@ -299,7 +320,13 @@ def drafts(client, kind):
 
 def test_abandoned_editing_pages_do_not_fill_the_session(owner, service, group, customer):
     url = reverse("panel:group-users", args=[service.name, group.pk])
+    # A page only viewed writes nothing; its first post starts its draft.
+    viewed = owner.get(url)
+    assert "sessionid" not in viewed.cookies and not drafts(owner, "users")
+    assert owner.post(url, {"token": viewed.context["token"], "nav": "refresh"}).status_code == 200
     tokens = [owner.get(url).context["token"] for _ in range(6)]
+    for token in tokens:
+        assert owner.post(url, {"token": token, "nav": "refresh"}).status_code == 200
     assert len(drafts(owner, "users")) == 3
     # The latest pages still work; the oldest answers "expired" and starts again.
     assert owner.post(url, {"token": tokens[-1], "nav": "refresh"}).status_code == 200
@@ -309,9 +336,22 @@ def test_abandoned_editing_pages_do_not_fill_the_session(owner, service, group, 
     other = make_group(service, customer, "other")
     other_url = reverse("panel:group-users", args=[service.name, other.pk])
     for _ in range(4):
-        owner.get(other_url)
+        token = owner.get(other_url).context["token"]
+        owner.post(other_url, {"token": token, "nav": "refresh"})
     assert len(drafts(owner, "users")) == 3
     assert owner.post(other_url, {"token": tokens[-1], "nav": "refresh"}).status_code == 302
+    # A page opened before drafts were dropped may have been one of them: expired too.
+    assert owner.post(url, {"token": viewed.context["token"], "nav": "refresh"}).status_code == 302
+
+
+def test_a_confirmed_page_posted_again_has_expired(owner, service, group, accounts):
+    url = reverse("panel:group-users", args=[service.name, group.pk])
+    token, key = owner.get(url).context["token"], f"account:{accounts[2].pk}"
+    owner.post(url, {"token": token, "shown": [key], "member": [key], "nav": "refresh"})
+    assert owner.post(url, {"token": token, "action": "confirm"}).status_code == 302
+    tasks = Task.objects.count()
+    again = owner.post(url, {"token": token, "action": "confirm"}, follow=True)
+    assert "expiré" in again.content.decode() and Task.objects.count() == tasks
 
 
 def test_history_shows_settings_as_the_settings_page_does(owner, service, group, customer):

@@ -21,20 +21,27 @@ class GroupQuerySet(models.QuerySet):
 
         return self.filter(service__in=ExchangeService.objects.granted_to(user))
 
+    def with_drift(self):
+        """What every page of a group shows of it: its address, and whether it differs
+        from the platform (the notice above its tabs)."""
+        from .drift import Drift
+
+        return self.select_related("address__domain").annotate(
+            has_drift=Exists(Drift.objects.filter(group=OuterRef("pk")))
+        )
+
     def with_overview(self):
         """What the groups list shows: counts, and whether a task is pending or failed."""
-        from .drift import Drift
         from .task import Task
 
         tasks = Task.objects.filter(group=OuterRef("pk"))
-        return self.select_related("address__domain").annotate(
+        return self.with_drift().annotate(
             alias_count=count_of(Alias, "group"),
             manager_count=count_of(GroupManager, "group"),
             member_count=count_of(GroupMember, "group"),
             has_pending_task=Exists(tasks.filter(status__in=Task.PENDING)),
             last_task_status=Subquery(tasks.order_by("-pk").values("status")[:1]),
             last_task_id=Subquery(tasks.order_by("-pk").values("pk")[:1]),
-            has_drift=Exists(Drift.objects.filter(group=OuterRef("pk"))),
         )
 
     def with_progress(self):

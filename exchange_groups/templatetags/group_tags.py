@@ -1,7 +1,10 @@
+import functools
+import html
 from types import SimpleNamespace
 
 from django import template
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from .. import group_settings
@@ -17,9 +20,37 @@ def function_label(function: str) -> str:
 
 
 @register.filter
+def label(obj, field: str):
+    """obj.get_<field>_display(), from a mapping built once per field: Django's rebuilds
+    the mapping of the field's choices at every call, translating each label to hash it
+    (a task's function has twenty: a third of the tasks page's rendering)."""
+    value = getattr(obj, field)
+    return _labels(type(obj), field).get(value, value)
+
+
+@functools.cache
+def _labels(model, field: str) -> dict:
+    return dict(model._meta.get_field(field).flatchoices)  # lazy labels: translated when shown
+
+
+@register.filter
 def setting(value, name: str) -> str:
     """A group setting's value as every page shows it (exchange_groups/group_settings.py)."""
     return group_settings.shown(name, value)
+
+
+@register.filter
+def badges(addresses):
+    """Each address as a light badge, the groups column of the accounts and contacts lists:
+    a page shows hundreds (an account of a big service is in tens of groups), and a
+    template loop (or format_html) costs about 10 µs an iteration where this costs one.
+    Escaped as Django's escape does (html.escape)."""
+    return mark_safe(  # each address escaped here
+        "".join(
+            f'<span class="badge text-bg-light border me-1">{html.escape(str(a))}</span>'
+            for a in addresses
+        )
+    )
 
 
 # An id no group has, put in the menu's links then replaced by the row's own.
@@ -40,3 +71,14 @@ def group_menu(context, group):
         )
     # Safe: rendered (and escaped) by the template above; only a number is put in.
     return mark_safe(menus[kind].replace(str(_STAMP_ID), str(group.pk)))
+
+
+@register.simple_tag(takes_context=True)
+def group_url(context, name: str, group) -> str:
+    """{% url name service.name group.pk %} for a row of a list: reversed once per page and
+    name with a stamp id, then given the row's id (a reverse costs ~25 µs; a page of 20
+    rows made 60)."""
+    urls = context.render_context.setdefault("group_url", {})
+    if name not in urls:
+        urls[name] = reverse(name, args=[context["service"].name, _STAMP_ID])
+    return urls[name].replace(str(_STAMP_ID), str(group.pk))

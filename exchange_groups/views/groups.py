@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Q
+from django.db.models.lookups import IContains
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -11,33 +12,38 @@ from .. import access, services
 from ..models import Group
 from ..models.expressions import full_address
 from ..paging import narrow_page
+from ..queries import groups_overview
 from .rendering import render_region
 
 PAGE_SIZE = 20
 
 
-def search_groups(queryset, q: str):
-    """Server-side search by address (local part, domain or the whole address) or name."""
-    if not q:
-        return queryset
+def search_groups(queryset, q: str, service):
+    """Server-side search by address (local part, domain or the whole address) or name,
+    among the groups of `queryset` (the service's)."""
+    return queryset.filter(group_search(q, service)) if q else queryset
+
+
+def group_search(q: str, service) -> Q:
+    """The condition of search_groups, for the groups of `service`."""
     if "@" in q or connection.vendor != "postgresql":
-        return queryset.annotate(full_address=full_address()).filter(
-            Q(full_address__icontains=q) | Q(display_name__icontains=q)
-        )
+        return Q(IContains(full_address(), q)) | Q(display_name__icontains=q)
     # Without "@" the text is within the local part, the domain or the name: each is
     # looked up on its own table, where a trigram index answers it (migration 0009), and
     # only the groups found are read, instead of testing every group of the service.
+    # The service's few domains are matched first: a branch joining every address to its
+    # domain made PostgreSQL expect thousands of groups found, and read and join all the
+    # service's groups (5 ms for 10,000 groups, twice a page: the count and the page).
     found = (
         Group.objects.filter(address__kind="group", address__local_part__icontains=q)
         .values("pk")
         .order_by()
-        .union(
-            Group.objects.filter(display_name__icontains=q).values("pk").order_by(),
-            Group.objects.filter(address__domain__name__icontains=q).values("pk").order_by(),
-            all=True,
-        )
     )
-    return queryset.filter(pk__in=found)
+    others = [Group.objects.filter(display_name__icontains=q).values("pk").order_by()]
+    domains = list(service.domains.filter(name__icontains=q).values_list("pk", flat=True))
+    if domains:
+        others.append(Group.objects.filter(address__domain__in=domains).values("pk").order_by())
+    return Q(pk__in=found.union(*others, all=True))
 
 
 @access.customer_view
@@ -46,14 +52,18 @@ def group_list(request, service):
     q = request.GET.get("q", "").strip()
     # Ordered as group_address_order holds them (a group's address is of kind "group"), so
     # that a page reads 20 entries of the index instead of sorting every group.
-    groups = search_groups(Group.objects.filter(service=service, address__kind="group"), q)
+    found = group_search(q, service) if q else Q()
+    groups = Group.objects.filter(found, service=service, address__kind="group")
     groups = groups.order_by("address__local_part", "address_id")
     # The counts and statuses are computed for the 20 groups shown, not for every group.
+    # The total counts the same groups on the groups' own service index: every group's
+    # address is of kind "group", and the join to say so cost 2.5 ms per 10,000 groups.
     page = narrow_page(
         groups,
         request.GET.get("page"),
         PAGE_SIZE,
-        lambda ids: Group.objects.with_overview().with_progress().filter(pk__in=ids),
+        lambda ids: groups_overview(progress=True).filter(pk__in=ids),
+        counted=Group.objects.filter(found, service=service),
     )
     context = {"service": service, "tab": "groups", "page": page, "q": q}
     return render_region(request, "exchange_groups/group_list.html", "table", context)
@@ -65,8 +75,7 @@ def group_row(request, service, group_id):
     """One row of the list, polled by htmx while the group has work in progress. A group
     that no longer exists (its deletion is done) answers empty, and htmx removes the row:
     so the group is looked up here, within the user's service, not by the guard (a 404)."""
-    groups = Group.objects.with_overview().with_progress()
-    found = groups.filter(service=service, pk=group_id).first()
+    found = groups_overview(progress=True).filter(service=service, pk=group_id).first()
     if not request.htmx:
         return redirect("panel:groups", service=service.name)
     if found is None:

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy  # class attributes: translate
 from django.views import View
 
 from .. import access, services
+from ..models import Group
 from ..queries import CONTACTS_ONLY
 from .drafts import Drafts
 from .picker import DelegationsPicker, MembersPicker
@@ -24,7 +25,8 @@ class TickedGroupPage(View):
     kind = ""  # of the drafts
     done_message = ""
 
-    @method_decorator(access.customer_view(operational=True))
+    # The page shows the group's address and drift notice, not its counts and statuses.
+    @method_decorator(access.customer_view(operational=True, groups=Group.objects.with_drift()))
     def dispatch(self, request, *args, service, group, **kwargs):
         self.service, self.group = service, group
         self.drafts = Drafts(request, self.kind)
@@ -41,13 +43,13 @@ class TickedGroupPage(View):
 
     # --- flow -------------------------------------------------------------------------------
     def get(self, request):
-        state = self.picker.blank()
-        token = self.drafts.start(self.group.pk, state)
-        return self.render_list(token, state)
+        # Viewing the page writes nothing: its draft starts at its first post.
+        token = self.drafts.open(self.group.pk)
+        return self.render_list(token, self.picker.blank())
 
     def post(self, request):
         token = request.POST.get("token", "")
-        state = self.drafts.load(self.group.pk, token)
+        state = self.drafts.load(self.group.pk, token, blank=self.picker.blank())
         if state is None:  # expired or forged: start again from today's state
             messages.warning(request, _("This page had expired: here is the group as it is now."))
             return redirect(request.path)

@@ -73,12 +73,15 @@ class Picker:
         return merged
 
     def ticked(self, state: dict) -> dict[str, set]:
-        """The keys ticked in each column: today's, with the customer's differences applied."""
-        return {
-            column: (self.base[column] - set(state.get(f"-{column}", [])))
-            | set(state.get(f"+{column}", []))
-            for column in self.columns
-        }
+        """The keys ticked in each column: today's, with the customer's differences applied
+        (today's set itself when there are none: a group of 10,000 members is not copied;
+        the sets returned are read, never changed)."""
+        ticked = {}
+        for column in self.columns:
+            removed, added = state.get(f"-{column}", []), state.get(f"+{column}", [])
+            base = self.base[column]
+            ticked[column] = (base - set(removed)) | set(added) if removed or added else base
+        return ticked
 
     def context(self, state: dict, decorate=None) -> dict:
         """What the partial shows: the page asked, its rows with their boxes, the counts.
@@ -96,7 +99,9 @@ class Picker:
         shown = []
         for kind, pk, mail, name, *_order in page:
             key = f"{kind}:{pk}"
-            row = {"key": key, "kind": kind, "address": mail, "name": name}
+            # slug: the key as `slugify` writes it ("account:3" -> "account3"), for the ids
+            # of the row and its boxes: computed once, not by a filter per use.
+            row = {"key": key, "slug": f"{kind}{pk}", "kind": kind, "address": mail, "name": name}
             row.update({column: key in ticked[column] for column in self.columns})
             shown.append(decorate(row) if decorate else row)
         return {
@@ -131,10 +136,10 @@ class MembersPicker(Picker):
         }
 
     def totals(self, ticked: dict) -> dict:
-        """With the administrators who are not contacts (they receive none of the mail)."""
-        missing = managers_without_mail(
-            self.service, ids(ticked["manager"], "account"), ids(ticked["member"], "account")
-        )
+        """With the administrators who are not contacts (they receive none of the mail).
+        Told apart by their keys: a group of 10,000 members is not parsed into ids."""
+        others = ticked["manager"] - ticked["member"]
+        missing = managers_without_mail(self.service, ids(others, "account"), ())
         return {**super().totals(ticked), "managers_without_mail": missing}
 
 

@@ -1,11 +1,11 @@
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Q
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from .. import access
-from ..models import Account, ExchangeService, GroupMember
+from ..models import Account, ExchangeService
 from ..paging import cursors, narrow_page
-from ..queries import accounts_of
+from ..queries import accounts_of, with_groups
 from .rendering import render_region
 
 
@@ -47,7 +47,6 @@ def service_info(request, service):
 @require_GET
 def accounts(request, service):
     q = request.GET.get("q", "").strip()
-    memberships = GroupMember.objects.select_related("group__address__domain")
     rows = accounts_of(service).order_by("address__local_part", "pk")
     if q:
         rows = rows.filter(Q(address__local_part__icontains=q) | Q(display_name__icontains=q))
@@ -57,11 +56,7 @@ def accounts(request, service):
         rows,
         request.GET.get("page"),
         25,
-        lambda ids: (
-            Account.objects.filter(pk__in=ids)
-            .select_related("address__domain")
-            .prefetch_related(Prefetch("memberships", queryset=memberships))
-        ),
+        lambda ids: with_groups(Account.objects.filter(pk__in=ids), "account"),
         count=False,
         **cursors(request),
     )

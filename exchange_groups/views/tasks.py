@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 from .. import access, services
 from ..models import Task
 from ..paging import countless_page, cursors
+from ..queries import tasks_with_progress
 from .rendering import render_region
 
 PAGE_SIZE = 25
@@ -18,7 +19,7 @@ PAGE_SIZE = 25
 def task_list(request, service):
     """Recent tasks, newest first. The table polls itself while a task is pending."""
     status = request.GET.get("status", "")
-    tasks = Task.objects.filter(service=service).with_progress().order_by("-created_at", "-pk")
+    tasks = tasks_with_progress().filter(service=service).order_by("-created_at", "-pk")
     if status in Task.Status.values:
         tasks = tasks.filter(status=status)
     else:

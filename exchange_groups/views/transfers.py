@@ -21,7 +21,9 @@ from .groups import search_groups
 @require_GET
 def export_groups(request, service):
     groups = search_groups(
-        Group.objects.with_overview().filter(service=service), request.GET.get("q", "").strip()
+        Group.objects.with_overview().filter(service=service),
+        request.GET.get("q", "").strip(),
+        service,
     )
     header = [_("Group name"), _("Email address"), _("Aliases"), _("Administrators"),
               _("Contacts"), _("Status")]  # fmt: skip
