@@ -18,6 +18,7 @@ from .common import (
     expected_delegations,
     expected_managers,
     expected_members,
+    pending_items,
 )
 from .contacts import (
     ImportPreview,
@@ -78,6 +79,7 @@ __all__ = [
     "expected_delegations",
     "expected_managers",
     "expected_members",
+    "pending_items",
     "plan_update",
     "remove_alias",
     "remove_delegations",

@@ -232,27 +232,41 @@ def service_contacts(service, ids, field, errors):
     )
 
 
-def _pending_changes(group, *functions):
+def pending_items(group) -> list[tuple[str, int | None, int | None]]:
     """(function, account id, contact id) of the items of the group's pending tasks not yet
-    applied, in the order they were asked: one query, replayed in order, so that "remove X"
-    then "add X" leaves X in (and "add X" then "remove X" leaves it out)."""
-    return (
-        TaskItem.objects.filter(
-            task__group=group, task__function__in=functions, task__status__in=Task.PENDING
-        )
+    applied, in the order they were asked. A page that needs several views of them (the
+    users page: members, managers, boxes in progress) reads them once and passes them on."""
+    return list(
+        TaskItem.objects.filter(task__group=group, task__status__in=Task.PENDING)
         .exclude(status=TaskItem.Status.DONE)
         .order_by("task_id", "pk")
         .values_list("task__function", "account_id", "contact_id")
     )
 
 
-def expected_members(group: Group) -> set[tuple[str, int]]:
-    """Members once the pending tasks are applied: ("account", id) and ("contact", id)."""
+def _pending_changes(group, *functions, pending=None):
+    """The pending items of these functions, in order, replayed by the callers so that
+    "remove X" then "add X" leaves X in (and "add X" then "remove X" leaves it out)."""
+    if pending is None:
+        return (
+            TaskItem.objects.filter(
+                task__group=group, task__function__in=functions, task__status__in=Task.PENDING
+            )
+            .exclude(status=TaskItem.Status.DONE)
+            .order_by("task_id", "pk")
+            .values_list("task__function", "account_id", "contact_id")
+        )
+    return [row for row in pending if row[0] in functions]
+
+
+def expected_members(group: Group, pending=None) -> set[tuple[str, int]]:
+    """Members once the pending tasks are applied: ("account", id) and ("contact", id).
+    `pending`: the group's pending_items, when the caller has read them."""
     live = {
         ("account", a) if a else ("contact", c)
         for a, c in group.members.values_list("account_id", "contact_id")
     }
-    for function, a, c in _pending_changes(group, Fn.ADD_MEMBER, Fn.DELETE_MEMBER):
+    for function, a, c in _pending_changes(group, Fn.ADD_MEMBER, Fn.DELETE_MEMBER, pending=pending):
         member = ("account", a) if a else ("contact", c)
         (live.add if function == Fn.ADD_MEMBER else live.discard)(member)
     return live
@@ -287,19 +301,20 @@ def member_outlook(group: Group, among, *, counted=True) -> tuple[set[tuple[str,
     return live & set(among), count
 
 
-def expected_managers(group: Group) -> set[int]:
+def expected_managers(group: Group, pending=None) -> set[int]:
     live = set(group.managers.values_list("account_id", flat=True))
-    for function, account_id, _c in _pending_changes(group, Fn.ADD_MANAGER, Fn.DELETE_MANAGER):
+    changes = _pending_changes(group, Fn.ADD_MANAGER, Fn.DELETE_MANAGER, pending=pending)
+    for function, account_id, _c in changes:
         (live.add if function == Fn.ADD_MANAGER else live.discard)(account_id)
     return live
 
 
-def expected_delegations(group: Group) -> dict[int, str]:
+def expected_delegations(group: Group, pending=None) -> dict[int, str]:
     """Account id -> right, once the pending tasks are applied."""
     rights = dict(group.delegations.values_list("account_id", "kind"))
     granted = {add: kind for kind, (add, _delete) in DELEGATION_FUNCTIONS.items()}
     functions = [f for pair in DELEGATION_FUNCTIONS.values() for f in pair]
-    for function, account_id, _c in _pending_changes(group, *functions):
+    for function, account_id, _c in _pending_changes(group, *functions, pending=pending):
         if function in granted:
             rights[account_id] = granted[function]
         else:

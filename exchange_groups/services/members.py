@@ -13,7 +13,6 @@ from ..models import (
     ExternalContact,
     Group,
     Task,
-    TaskItem,
 )
 from ..models import group as group_rules
 from .common import (
@@ -27,6 +26,7 @@ from .common import (
     list_names,
     member_outlook,
     new_task,
+    pending_items,
     require_operational,
     send_on_commit,
     service_accounts,
@@ -189,16 +189,12 @@ def remove_delegations(group: Group, *, user, kind: str, accounts: Iterable) -> 
     return task
 
 
-def pending_subjects(group: Group) -> set[str]:
+def pending_subjects(group: Group, pending=None) -> set[str]:
     """Keys ("account:12", "contact:3") with a member, manager or delegation change still
-    pending on this group: the pages disable their boxes ("Tâche en cours")."""
-    items = TaskItem.objects.filter(task__group=group, task__status__in=Task.PENDING).exclude(
-        status=TaskItem.Status.DONE
-    )
+    pending on this group: the pages disable their boxes ("Tâche en cours"). `pending`:
+    the group's pending_items, when the caller has read them."""
     keys = set()
-    for function, account_id, contact_id in items.values_list(
-        "task__function", "account_id", "contact_id"
-    ):
+    for function, account_id, contact_id in pending_items(group) if pending is None else pending:
         if account_id:
             keys.add(f"{_family(function)}:account:{account_id}")
         if contact_id:

@@ -36,6 +36,11 @@ class TickedGroupPage(View):
     # plan(wanted) -> the service's plan, apply(wanted) -> writes the tasks. --------------
 
     @cached_property
+    def pending(self):
+        """The group's pending items, read once for the boxes and the ticks."""
+        return services.pending_items(self.group)
+
+    @cached_property
     def picker(self):
         """Today's boxes (live, with the pending changes): the draft keeps only the
         customer's differences from them."""
@@ -77,7 +82,7 @@ class TickedGroupPage(View):
         return render(self.request, template, self.context(token, state, errors=errors))
 
     def context(self, token, state, errors=(), plan=None):
-        pending = services.pending_subjects(self.group)
+        pending = services.pending_subjects(self.group, self.pending)
         return {
             "service": self.service,
             "group": self.group,
@@ -105,10 +110,11 @@ class UsersPage(TickedGroupPage):
     )
 
     def initial_ticks(self):
-        members = services.expected_members(self.group)
+        members = services.expected_members(self.group, self.pending)
+        managers = services.expected_managers(self.group, self.pending)
         return {
             "member": {f"{kind}:{pk}" for kind, pk in members},
-            "manager": {f"account:{pk}" for pk in services.expected_managers(self.group)},
+            "manager": {f"account:{pk}" for pk in managers},
         }
 
     def plan(self, wanted):
@@ -132,7 +138,7 @@ class DelegationsPage(TickedGroupPage):
     )
 
     def initial_ticks(self):
-        rights = services.expected_delegations(self.group)
+        rights = services.expected_delegations(self.group, self.pending)
         return {
             column: {f"account:{pk}" for pk, kind in rights.items() if kind == column}
             for column in self.picker_class.columns
