@@ -191,6 +191,9 @@ TASK_RETRY_BACKOFF = env_float("TASK_RETRY_BACKOFF", 5.0)  # seconds, doubled ea
 TASK_LEASE_SECONDS = env_float("TASK_LEASE_SECONDS", 30.0)
 TASK_STALE_SECONDS = env_float("TASK_STALE_SECONDS", 60.0)  # a `todo` task older is re-sent
 TASK_SWEEP_INTERVAL = env_float("TASK_SWEEP_INTERVAL", 30.0)
+# A worker that finishes a task goes on with its group's next one for up to this long, then
+# sends a message for the rest (so that one busy group does not hold a worker for long).
+TASK_DRAIN_SECONDS = env_float("TASK_DRAIN_SECONDS", 1.0)
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

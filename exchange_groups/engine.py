@@ -12,9 +12,9 @@ The task row is the source of truth; a Celery message only says "look at task N"
 - the tasks of one group run in the order they were requested: a task is only claimed
   when no earlier task of its group is still pending, and each finished task wakes the
   next one. The worker that finished it applies that next one itself, in the same call
-  (for up to DRAIN_SECONDS), so that a queue of changes to one group costs one message,
-  not one per change; and a wake-up for several tasks of one group is one message, for
-  the first.
+  (for up to TASK_DRAIN_SECONDS), so that a queue of changes to one group costs one
+  message, not one per change; and a wake-up for several tasks of one group is one
+  message, for the first.
 Each move of a task's status is one of TaskQuerySet's compare-and-swap methods
 (models/task.py): claim, renew, release, finish, back_off, fail.
 """
@@ -105,12 +105,6 @@ def _claim(task_id: int) -> tuple[uuid.UUID | None, int]:
     return (None, 0) if pending is None else (token, pending)
 
 
-# How long one call goes on applying the tasks queued behind the one it was sent for,
-# before it hands the rest to another message (so that one busy group does not keep a
-# worker from the others for long).
-DRAIN_SECONDS = 1.0
-
-
 def execute(task_id: int) -> None:
     """Apply the task; then, while the next task of its group is due, that one too."""
     started = time.monotonic()
@@ -122,7 +116,8 @@ def execute(task_id: int) -> None:
             # gone on to its group's next ones.
             exc.task_id = task_id
             raise
-        if task_id is not None and time.monotonic() - started > DRAIN_SECONDS:
+        # Up to TASK_DRAIN_SECONDS: one busy group does not keep a worker from the others.
+        if task_id is not None and time.monotonic() - started > settings.TASK_DRAIN_SECONDS:
             enqueue([task_id])
             return
 

@@ -114,10 +114,10 @@ def test_a_wake_up_for_a_group_s_queue_is_one_message(group, customer, accounts,
     assert queued_messages() == [first.pk, elsewhere.pk]
 
 
-def test_a_long_queue_is_handed_on_after_a_while(group, customer, accounts, monkeypatch):
-    """One call does not keep a worker on one group for long: past DRAIN_SECONDS it sends
-    a message for the group's next task and stops."""
-    monkeypatch.setattr(engine, "DRAIN_SECONDS", 0)
+def test_a_long_queue_is_handed_on_after_a_while(group, customer, accounts, settings):
+    """One call does not keep a worker on one group for long: past TASK_DRAIN_SECONDS it
+    sends a message for the group's next task and stops."""
+    settings.TASK_DRAIN_SECONDS = 0
     first = services.add_members(group, user=customer, accounts=[accounts[3].pk])
     second = services.add_members(group, user=customer, accounts=[accounts[4].pk])
     empty_queue()
