@@ -24,13 +24,27 @@ from django.utils.functional import cached_property
 
 
 def narrow_page(
-    queryset, number, per_page: int, fetch, *, count: bool = True, counted=None, **cursors
+    queryset,
+    number,
+    per_page: int,
+    fetch,
+    *,
+    count: bool = True,
+    counted=None,
+    few: int = 0,
+    **cursors,
 ):
     """A Page of `queryset` (ordered, filtered) whose objects are `fetch(ids)` in the
     queryset's order; without `count`, a countless page (which takes `after`/`before`).
     `counted`: the same rows, cheaper to count (without the joins that only the order
-    needs)."""
+    needs). `few` (a search, which finds a few rows most often): the ids of up to `few`
+    rows are read first; if that is all of them, they are counted and paged in Python,
+    and the search runs once instead of twice (the count, then the page)."""
     ids = queryset.values_list("pk", flat=True)
+    if count and few:
+        found = list(ids[: few + 1])
+        if len(found) <= few:
+            ids, counted = found, None
     if count:
         page = TwoEndedPaginator(ids, per_page, counted=counted).get_page(number)
     else:
@@ -52,6 +66,8 @@ class TwoEndedPaginator(Paginator):
 
     @cached_property
     def count(self):
+        if isinstance(self.object_list, list):
+            return len(self.object_list)
         return (self.object_list if self.counted is None else self.counted).count()
 
     def validate_number(self, number):
@@ -62,7 +78,7 @@ class TwoEndedPaginator(Paginator):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         top = min(bottom + self.per_page, self.count)
-        if bottom <= self.count // 2 or not self.object_list.ordered:
+        if bottom <= self.count // 2 or not getattr(self.object_list, "ordered", False):
             return super().page(number)
         rows = list(self.object_list.reverse()[self.count - top : self.count - bottom])
         return self._get_page(rows[::-1], number, self)

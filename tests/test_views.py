@@ -318,3 +318,27 @@ def test_a_page_typed_deep_in_a_countless_list_shows_its_rows(
     )
     html = logged_in.get(tasks, {"page": 2, "status": "done"}).content.decode()
     assert re.findall(r'data-label="[^"]* (sales\d+)@', html) == newest_first[25:40]
+
+
+@pytest.mark.parametrize("few", [100, 5])
+def test_a_search_counts_and_pages_its_groups_few_or_many(
+    logged_in, service, customer, domain, monkeypatch, few
+):
+    """A search that finds a few groups is run once and paged from its ids; one that finds
+    more is counted then paged: the same total and the same pages either way."""
+    from exchange_groups.views import groups as views
+
+    monkeypatch.setattr(views, "SEARCH_FEW", few)
+    for i in range(45):
+        make_group(service, customer, f"sales{i:02d}")
+    make_group(service, customer, "other")
+    groups = reverse("panel:groups", args=[service.name])
+
+    def shown(page):
+        html = logged_in.get(groups, {"q": "sales", "page": page}).content.decode()
+        assert "45 groupes trouvés" in html
+        return re.findall(r'data-label="(sales\d+)@', html)
+
+    assert shown(1) == [f"sales{i:02d}" for i in range(20)]
+    assert shown(3) == [f"sales{i:02d}" for i in range(40, 45)]
+    assert shown("last") == shown(3)
