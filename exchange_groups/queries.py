@@ -3,7 +3,7 @@
 import functools
 
 from django.db import connection
-from django.db.models import F, Q, Value
+from django.db.models import F, Q, Value, prefetch_related_objects
 
 from .models import Account, ExternalContact, Group, GroupMember, Task
 from .models.expressions import full_address
@@ -31,11 +31,14 @@ def accounts_of(service):
     """The service's accounts, as a list ordered by local part reads them from an index.
     A service with one domain (most) says it: the page then walks that domain's accounts
     in account_address_domain_order, where the platform-wide account_address_order would
-    step over every other service's accounts between two of this one's."""
+    step over every other service's accounts between two of this one's. The domains are
+    read into the service's prefetch cache: a page that lists them too (the picker's
+    domain filter, `service.domains.all()`) reads them once."""
     accounts = Account.objects.filter(service=service, address__kind="account")
-    domains = list(service.domains.values_list("pk", flat=True)[:2])
+    prefetch_related_objects([service], "domains")
+    domains = service.domains.all()
     if len(domains) == 1:  # an account's address is in a domain of its service
-        accounts = accounts.filter(address__domain_id=domains[0])
+        accounts = accounts.filter(address__domain_id=domains[0].pk)
     return accounts
 
 

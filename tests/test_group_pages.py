@@ -113,6 +113,38 @@ def test_users_page_shows_today_and_submits_only_changes(owner, service, group, 
     assert functions == ["deleteDistributionGroupMember", "addDistributionGroupMember"]
 
 
+def test_users_page_counts_pending_tasks_and_a_change_already_made(
+    owner, service, group, accounts, contacts, customer
+):
+    services.add_members(group, user=customer, accounts=[accounts[2].pk])
+    services.remove_members(group, user=customer, contacts=[contacts[0].pk])
+    url = reverse("panel:group-users", args=[service.name, group.pk])
+    page = owner.get(url)
+    rows = {r["address"]: r for r in page.context["rows"]}
+    # The boxes show the group once its tasks are applied, those rows "in progress".
+    assert rows["user2@example.fr"]["member"] and rows["user2@example.fr"]["member_pending"]
+    friend = rows["friend0@partner.com"]
+    assert not friend["member"] and friend["member_pending"]
+    assert rows["user0@example.fr"]["member"] and not rows["user0@example.fr"]["member_pending"]
+    assert page.context["counts"] == {"member": 2, "manager": 1}  # user0 and user2; user1
+    assert page.context["managers_without_mail"] == ["user1@example.fr"]
+    assert "Tâche en cours" in page.content.decode()
+    # Untick user0 as a contact: one contact selected; user0 then leaves the group by
+    # another way (support): the change already made is not counted twice.
+    token = page.context["token"]
+    data = {
+        "shown": [r["key"] for r in page.context["rows"]],
+        "member": [f"account:{accounts[2].pk}"],
+        "manager": [f"account:{accounts[1].pk}"],
+    }
+    page = owner.post(url, {"token": token, **data, "nav": "refresh"})
+    assert page.context["counts"]["member"] == 1
+    GroupMember.objects.filter(group=group, account=accounts[0]).delete()
+    page = owner.post(url, {"token": token, "nav": "refresh"})
+    rows = {r["address"]: r for r in page.context["rows"]}
+    assert page.context["counts"]["member"] == 1 and not rows["user0@example.fr"]["member"]
+
+
 def test_users_page_refuses_another_services_account(owner, service, group, other_service):
     stranger = make_account(other_service, "stranger")
     url = reverse("panel:group-users", args=[service.name, group.pk])

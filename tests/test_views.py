@@ -280,3 +280,65 @@ def test_the_accounts_tab_pages_by_cursor_on_every_domain(logged_in, service, do
     other = Domain.objects.create(service=service, name="other.example")
     make_account(service, "aaa", domain=other)
     assert shown(logged_in.get(accounts).content.decode())[0] == "aaa@other.example"
+
+
+def test_a_page_typed_deep_in_a_countless_list_shows_its_rows(
+    logged_in, service, customer, domain, monkeypatch
+):
+    """A page number typed in the address, deep in the accounts or the tasks (read from the
+    end when in the second half): the rows and the links of that page, as by OFFSET; past
+    the end, the first page."""
+    from exchange_groups.paging import CountlessPaginator
+
+    monkeypatch.setattr(CountlessPaginator, "DEEP", 20)  # 1,000 rows in production
+    for i in range(80):
+        make_account(service, f"user{i:02d}")
+    for i in range(60):
+        make_group(service, customer, f"sales{i:02d}")
+    accounts = reverse("panel:accounts", args=[service.name])
+    tasks = reverse("panel:tasks", args=[service.name])
+
+    def shown(url, page):
+        html = logged_in.get(url, {"page": page}).content.decode()
+        rows = re.findall(r"<tr><td>([^<]+@[^<]+)</td>", html) if url == accounts else (
+            re.findall(r'data-label="[^"]* (sales\d+)@', html)
+        )  # fmt: skip
+        return rows, "Suivant<" in html, "Précédent<" in html
+
+    every = [f"user{i:02d}@example.fr" for i in range(80)]
+    assert shown(accounts, 2) == (every[25:50], True, True)  # first half: by OFFSET
+    assert shown(accounts, 3) == (every[50:75], True, True)  # second half: from the end
+    assert shown(accounts, 4) == (every[75:], False, True)
+    assert shown(accounts, 9) == (every[:25], True, False)  # past the end
+    newest_first = [f"sales{i:02d}" for i in range(59, -1, -1)]
+    assert shown(tasks, 3) == (newest_first[50:], False, True)
+    # With a status filter, the filtered tasks are counted: 40 done, page 2 from the end.
+    Task.objects.filter(object_label__in=[f"sales{i:02d}@example.fr" for i in range(20)]).update(
+        status="error"
+    )
+    html = logged_in.get(tasks, {"page": 2, "status": "done"}).content.decode()
+    assert re.findall(r'data-label="[^"]* (sales\d+)@', html) == newest_first[25:40]
+
+
+@pytest.mark.parametrize("few", [100, 5])
+def test_a_search_counts_and_pages_its_groups_few_or_many(
+    logged_in, service, customer, domain, monkeypatch, few
+):
+    """A search that finds a few groups is run once and paged from its ids; one that finds
+    more is counted then paged: the same total and the same pages either way."""
+    from exchange_groups.views import groups as views
+
+    monkeypatch.setattr(views, "SEARCH_FEW", few)
+    for i in range(45):
+        make_group(service, customer, f"sales{i:02d}")
+    make_group(service, customer, "other")
+    groups = reverse("panel:groups", args=[service.name])
+
+    def shown(page):
+        html = logged_in.get(groups, {"q": "sales", "page": page}).content.decode()
+        assert "45 groupes trouvés" in html
+        return re.findall(r'data-label="(sales\d+)@', html)
+
+    assert shown(1) == [f"sales{i:02d}" for i in range(20)]
+    assert shown(3) == [f"sales{i:02d}" for i in range(40, 45)]
+    assert shown("last") == shown(3)

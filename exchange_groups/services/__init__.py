@@ -18,6 +18,7 @@ from .common import (
     expected_delegations,
     expected_managers,
     expected_members,
+    member_outlook,
     pending_items,
 )
 from .contacts import (
@@ -79,6 +80,7 @@ __all__ = [
     "expected_delegations",
     "expected_managers",
     "expected_members",
+    "member_outlook",
     "pending_items",
     "plan_update",
     "remove_alias",

@@ -272,14 +272,19 @@ def expected_members(group: Group, pending=None) -> set[tuple[str, int]]:
     return live
 
 
-def member_outlook(group: Group, among, *, counted=True) -> tuple[set[tuple[str, int]], int]:
+def member_outlook(
+    group: Group, among, *, counted=True, pending=None
+) -> tuple[set[tuple[str, int]], int]:
     """Which of `among` (("account", id), ("contact", id)) will be members once the pending
     tasks are applied, and how many members the group will then have (None unless
     `counted`). Reads only those members and the pending items, and counts the rest: a
-    one-item change costs the same in a group of 10,000 (expected_members reads them all)."""
+    one-item change costs the same in a group of 10,000 (expected_members reads them all).
+    `pending`: the group's pending_items, when the caller has read them."""
     pending = [
         (function, ("account", a) if a else ("contact", c))
-        for function, a, c in _pending_changes(group, Fn.ADD_MEMBER, Fn.DELETE_MEMBER)
+        for function, a, c in _pending_changes(
+            group, Fn.ADD_MEMBER, Fn.DELETE_MEMBER, pending=pending
+        )
     ]
     looked_up = set(among) | {member for _f, member in pending}
     accounts = [pk for kind, pk in looked_up if kind == "account"]

@@ -16,6 +16,8 @@ from ..queries import groups_overview
 from .rendering import render_region
 
 PAGE_SIZE = 20
+# A search finds a few groups most often: up to this many, it runs once (paging.narrow_page).
+SEARCH_FEW = 100
 
 
 def search_groups(queryset, q: str, service):
@@ -64,6 +66,7 @@ def group_list(request, service):
         PAGE_SIZE,
         lambda ids: groups_overview(progress=True).filter(pk__in=ids),
         counted=Group.objects.filter(found, service=service),
+        few=SEARCH_FEW if q else 0,
     )
     context = {"service": service, "tab": "groups", "page": page, "q": q}
     return render_region(request, "exchange_groups/group_list.html", "table", context)

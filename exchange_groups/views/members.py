@@ -15,7 +15,7 @@ from .. import access, services
 from ..models import Group
 from ..queries import CONTACTS_ONLY
 from .drafts import Drafts
-from .picker import DelegationsPicker, MembersPicker
+from .picker import DelegationsPicker, MembersPicker, Today
 
 
 class TickedGroupPage(View):
@@ -32,7 +32,8 @@ class TickedGroupPage(View):
         self.drafts = Drafts(request, self.kind)
         return super().dispatch(request, *args, **kwargs)
 
-    # --- what a subclass defines: initial_ticks() -> {column: [key]}, today's boxes;
+    # --- what a subclass defines: initial_ticks() -> today's boxes ({column: [key]} or a
+    # Today);
     # plan(wanted) -> the service's plan, apply(wanted) -> writes the tasks. --------------
 
     @cached_property
@@ -110,12 +111,7 @@ class UsersPage(TickedGroupPage):
     )
 
     def initial_ticks(self):
-        members = services.expected_members(self.group, self.pending)
-        managers = services.expected_managers(self.group, self.pending)
-        return {
-            "member": {f"{kind}:{pk}" for kind, pk in members},
-            "manager": {f"account:{pk}" for pk in managers},
-        }
+        return GroupUsers(self.group, self.pending)
 
     def plan(self, wanted):
         return services.plan_users(self.group, **wanted)
@@ -127,6 +123,44 @@ class UsersPage(TickedGroupPage):
         row["member_pending"] = f"member:{row['key']}" in pending
         row["manager_pending"] = f"manager:{row['key']}" in pending
         return row
+
+
+class GroupUsers(Today):
+    """A group's contacts and administrators once its pending tasks are applied. The
+    administrators (a few) are read whole; the contacts (up to 10,000) are asked about the
+    keys a page shows, and counted (services.member_outlook): a page of the 10,000-member
+    group neither reads nor holds all of them. `all("member")` (a review) reads them."""
+
+    def __init__(self, group, pending):
+        self.group, self.pending = group, pending
+        managers = services.expected_managers(group, pending)
+        self.managers = {f"account:{pk}" for pk in managers}
+        self.members = None  # counted by the first `among`
+
+    def all(self, column):
+        if column == "manager":
+            return self.managers
+        members = services.expected_members(self.group, self.pending)
+        return {f"{kind}:{pk}" for kind, pk in members}
+
+    def among(self, keys):
+        refs = set()
+        for key in keys:
+            kind, _colon, pk = key.partition(":")
+            refs.add((kind, int(pk)))  # keys are checked (picker.KEY) or the directory's
+        found, count = services.member_outlook(
+            self.group, refs, counted=self.members is None, pending=self.pending
+        )
+        if self.members is None:
+            self.members = count
+        return {"member": {f"{kind}:{pk}" for kind, pk in found}, "manager": self.managers & keys}
+
+    def count(self, column):
+        if column == "manager":
+            return len(self.managers)
+        if self.members is None:
+            self.among(set())
+        return self.members
 
 
 class DelegationsPage(TickedGroupPage):

@@ -5,13 +5,18 @@ the delegations page (DelegationsPicker); each shows it with the partial of its 
 (templates _picker_members.html, _picker_delegations.html, both on _picker.html).
 
 A picker's state is a draft (views/drafts.py) that keeps only the differences from the
-boxes as they are (`base`: {column: set of keys}, today's state; empty for a new group):
-"+column" the keys ticked since, "-column" those unticked. A group of 10,000 members
-stores nothing until a box changes. Each page posts its boxes with the keys it showed
-("shown"); those keys' differences are replaced, the others stay as they were.
+boxes as they are (`base`, today's state: a Today, or {column: set of keys}; empty for a
+new group): "+column" the keys ticked since, "-column" those unticked. A group of 10,000
+members stores nothing until a box changes. Each page posts its boxes with the keys it
+showed ("shown"); those keys' differences are replaced, the others stay as they were.
+
+A page asks today's state only about the keys it shows (and those of its differences),
+and how many are ticked: a group of 10,000 members is neither read nor held whole
+(Today.among); only the review of a change reads every tick (Today.all).
 """
 
 import re
+from dataclasses import dataclass
 
 from django.core.paginator import Paginator
 from django.utils.translation import gettext_lazy
@@ -27,6 +32,32 @@ def ids(keys, kind: str) -> list[int]:
     return sorted(int(k.split(":", 1)[1]) for k in keys if k.startswith(f"{kind}:"))
 
 
+class Today:
+    """Today's boxes of a picker, {column: set of keys}, held whole: a new group's (none),
+    a group's delegations. A page asks it about a few keys (`among`) and how many are
+    ticked (`count`, after `among`); a subclass may answer without holding every key."""
+
+    def __init__(self, sets: dict[str, set]):
+        self.sets = sets
+
+    def all(self, column: str) -> set:
+        return self.sets[column]
+
+    def among(self, keys: set) -> dict[str, set]:
+        return {column: ticked & keys for column, ticked in self.sets.items()}
+
+    def count(self, column: str) -> int:
+        return len(self.sets[column])
+
+
+@dataclass
+class Ticks:
+    """The keys ticked in each column (among those asked about), and how many in all."""
+
+    sets: dict[str, set]
+    counts: dict[str, int]
+
+
 class Picker:
     template = ""  # the partial: what htmx swaps in (#picker), included by the pages
     note = ""  # shown above it
@@ -39,7 +70,9 @@ class Picker:
 
     def __init__(self, service, base=None, *, prefix="", form_id="ticks-form", **options):
         self.service = service
-        self.base = {column: set((base or {}).get(column, ())) for column in self.columns}
+        if not isinstance(base, Today):
+            base = Today({column: set((base or {}).get(column, ())) for column in self.columns})
+        self.today = base
         self.prefix = prefix  # of the posted fields: the wizard's "members-"
         self.form_id = form_id
         for name, value in options.items():  # page_size, count
@@ -55,11 +88,12 @@ class Picker:
         field = self.prefix
         shown = {key for key in post.getlist(f"{field}shown") if KEY.fullmatch(key)}
         merged = dict(state)
+        today = self.today.among(shown)  # only the shown keys' differences change
         for column in self.columns:
             ticked = set(post.getlist(f"{field}{column}")) & shown
             if column in self.account_columns:  # a forged contact key is dropped here
                 ticked = {key for key in ticked if key.startswith("account:")}
-            base = self.base[column]
+            base = today[column]
             added = (set(state.get(f"+{column}", [])) - shown) | (ticked - base)
             removed = (set(state.get(f"-{column}", [])) - shown) | ((shown - ticked) & base)
             merged[f"+{column}"], merged[f"-{column}"] = sorted(added), sorted(removed)
@@ -72,16 +106,33 @@ class Picker:
             merged["page"] = int(nav[5:])
         return merged
 
-    def ticked(self, state: dict) -> dict[str, set]:
-        """The keys ticked in each column: today's, with the customer's differences applied
-        (today's set itself when there are none: a group of 10,000 members is not copied;
-        the sets returned are read, never changed)."""
-        ticked = {}
+    def ticked(self, state: dict, among=None) -> Ticks:
+        """The keys ticked in each column: today's, with the customer's differences applied;
+        among the keys `among` only (with every key of the differences), or all of them
+        (None: a review reads them all). The sets returned are read, never changed."""
+        diffs = {
+            column: (set(state.get(f"-{column}", [])), set(state.get(f"+{column}", [])))
+            for column in self.columns
+        }
+        if among is None:
+            today = {column: self.today.all(column) for column in self.columns}
+        else:
+            asked = set(among).union(*(r | a for r, a in diffs.values()))
+            today = self.today.among(asked)
+        sets, counts = {}, {}
         for column in self.columns:
-            removed, added = state.get(f"-{column}", []), state.get(f"+{column}", [])
-            base = self.base[column]
-            ticked[column] = (base - set(removed)) | set(added) if removed or added else base
-        return ticked
+            removed, added = diffs[column]
+            base = today[column]
+            # A difference that today's state has caught up with (a task applied since)
+            # changes nothing, and is not counted.
+            sets[column] = (base - removed) | added if removed or added else base
+            total = len(base) if among is None else self.today.count(column)
+            counts[column] = total - len(removed & base) + len(added - base)
+        return Ticks(sets, counts)
+
+    def asked(self, state: dict) -> set:
+        """The keys a page asks about besides its rows' (what its totals need)."""
+        return set()
 
     def context(self, state: dict, decorate=None) -> dict:
         """What the partial shows: the page asked, its rows with their boxes, the counts.
@@ -95,10 +146,11 @@ class Picker:
             end = max(int(number), 1) * self.page_size + 1  # the page's rows, and one more
             rows = directory(self.service, q, domain, self.accounts_only, limit=end)
             page = countless_page(rows, number, self.page_size)
-        ticked = self.ticked(state)
+        page_keys = [f"{kind}:{pk}" for kind, pk, *_rest in page]
+        ticks = self.ticked(state, set(page_keys) | self.asked(state))
+        ticked = ticks.sets
         shown = []
-        for kind, pk, mail, name, *_order in page:
-            key = f"{kind}:{pk}"
+        for key, (kind, pk, mail, name, *_order) in zip(page_keys, page, strict=True):
             # slug: the key as `slugify` writes it ("account:3" -> "account3"), for the ids
             # of the row and its boxes: computed once, not by a filter per use.
             row = {"key": key, "slug": f"{kind}{pk}", "kind": kind, "address": mail, "name": name}
@@ -109,12 +161,12 @@ class Picker:
             "state": state,
             "page": page,
             "rows": shown,
-            **self.totals(ticked),
+            **self.totals(ticks),
         }
 
-    def totals(self, ticked: dict) -> dict:
+    def totals(self, ticks: Ticks) -> dict:
         """The counts of ticks, and what a page says of them."""
-        return {"counts": {column: len(keys) for column, keys in ticked.items()}}
+        return {"counts": ticks.counts}
 
 
 class MembersPicker(Picker):
@@ -128,19 +180,22 @@ class MembersPicker(Picker):
     account_columns = ("manager",)
 
     def wanted(self, state: dict) -> dict[str, list[int]]:
-        ticked = self.ticked(state)
+        ticked = self.ticked(state).sets
         return {
             "member_accounts": ids(ticked["member"], "account"),
             "member_contacts": ids(ticked["member"], "contact"),
             "manager_accounts": ids(ticked["manager"], "account"),
         }
 
-    def totals(self, ticked: dict) -> dict:
-        """With the administrators who are not contacts (they receive none of the mail).
-        Told apart by their keys: a group of 10,000 members is not parsed into ids."""
-        others = ticked["manager"] - ticked["member"]
+    def asked(self, state: dict) -> set:
+        """The administrators (a few), whether they are contacts: for the totals."""
+        return self.today.all("manager") | set(state.get("+manager", []))
+
+    def totals(self, ticks: Ticks) -> dict:
+        """With the administrators who are not contacts (they receive none of the mail)."""
+        others = ticks.sets["manager"] - ticks.sets["member"]
         missing = managers_without_mail(self.service, ids(others, "account"), ())
-        return {**super().totals(ticked), "managers_without_mail": missing}
+        return {**super().totals(ticks), "managers_without_mail": missing}
 
 
 class DelegationsPicker(Picker):
@@ -156,5 +211,5 @@ class DelegationsPicker(Picker):
     accounts_only = True
 
     def wanted(self, state: dict) -> dict[str, list[int]]:
-        ticked = self.ticked(state)
+        ticked = self.ticked(state).sets
         return {column: ids(ticked[column], "account") for column in self.columns}

@@ -25,7 +25,11 @@ def task_list(request, service):
     else:
         status = ""
     # Tens of thousands of finished tasks: no count; the page walks task_service_recent.
-    page = countless_page(tasks, request.GET.get("page"), PAGE_SIZE, **cursors(request))
+    # A page typed deep in the list counts the tasks, without their progress subqueries.
+    counted = Task.objects.filter(service=service, **({"status": status} if status else {}))
+    page = countless_page(
+        tasks, request.GET.get("page"), PAGE_SIZE, counted=counted, **cursors(request)
+    )
     context = {
         "service": service,
         "tab": "tasks",
