@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 
 from django.core.paginator import Paginator
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ..paging import countless_page
@@ -56,6 +57,19 @@ class Ticks:
 
     sets: dict[str, set]
     counts: dict[str, int]
+
+
+@dataclass
+class Box:
+    """One box of a row, as _picker.html writes every box: ticked or not, disabled while a
+    task on it is pending (`busy`), or not offered (`blocked`: what its label and a note
+    say). Each picker says what its boxes are (boxes()); the markup has one home."""
+
+    column: str
+    ticked: bool
+    label: str  # the box's accessible name
+    busy: bool = False
+    blocked: tuple[str, str] | None = None  # (label, note)
 
 
 class Picker:
@@ -155,7 +169,9 @@ class Picker:
             # of the row and its boxes: computed once, not by a filter per use.
             row = {"key": key, "slug": f"{kind}{pk}", "kind": kind, "address": mail, "name": name}
             row.update({column: key in ticked[column] for column in self.columns})
-            shown.append(decorate(row) if decorate else row)
+            row = decorate(row) if decorate else row
+            row["boxes"] = self.boxes(row)
+            shown.append(row)
         return {
             "picker": self,
             "state": state,
@@ -167,6 +183,10 @@ class Picker:
     def totals(self, ticks: Ticks) -> dict:
         """The counts of ticks, and what a page says of them."""
         return {"counts": ticks.counts}
+
+    def boxes(self, row: dict) -> list[Box]:
+        """The row's boxes, in the order of the page's columns."""
+        raise NotImplementedError
 
 
 class MembersPicker(Picker):
@@ -197,6 +217,27 @@ class MembersPicker(Picker):
         missing = managers_without_mail(self.service, ids(others, "account"), ())
         return {**super().totals(ticks), "managers_without_mail": missing}
 
+    def boxes(self, row: dict) -> list[Box]:
+        address = {"address": row["address"]}
+        manager = Box(
+            "manager",
+            row["manager"],
+            _("%(address)s is an administrator") % address,
+            busy=row.get("manager_pending", False),
+        )
+        if row["kind"] != "account":
+            manager.blocked = (
+                _("An external contact cannot be an administrator."),
+                _("Not possible for an external contact"),
+            )
+        member = Box(
+            "member",
+            row["member"],
+            _("%(address)s is a contact") % address,
+            busy=row.get("member_pending", False),
+        )
+        return [manager, member]
+
 
 class DelegationsPicker(Picker):
     """Send As and Send on Behalf, accounts only."""
@@ -213,3 +254,27 @@ class DelegationsPicker(Picker):
     def wanted(self, state: dict) -> dict[str, list[int]]:
         ticked = self.ticked(state).sets
         return {column: ids(ticked[column], "account") for column in self.columns}
+
+    def boxes(self, row: dict) -> list[Box]:
+        address = {"address": row["address"]}
+        busy = row.get("busy", False)
+        exclusive = (
+            _("Not possible with the other right"),
+            _("Exclusive with the other right"),
+        )
+        return [
+            Box(
+                "send_as",
+                row["send_as"],
+                _("Send As right for %(address)s") % address,
+                busy=busy,
+                blocked=exclusive if row["send_on_behalf"] else None,
+            ),
+            Box(
+                "send_on_behalf",
+                row["send_on_behalf"],
+                _("Send on Behalf right for %(address)s") % address,
+                busy=busy,
+                blocked=exclusive if row["send_as"] else None,
+            ),
+        ]
