@@ -16,6 +16,10 @@ from ..models.expressions import full_address
 from .drafts import Drafts
 from .groups import search_groups
 
+# The exports read this many rows at a time (a server-side cursor on PostgreSQL): what one
+# holds in memory is a batch, whatever the number of groups or members.
+EXPORT_BATCH = 500
+
 
 @access.customer_view
 @require_GET
@@ -37,7 +41,7 @@ def export_groups(request, service):
         [name, f"{local}@{domain}", aliases, managers, members,
          labels[Group.status_of(state, pending, last)]]  # fmt: skip
         for name, local, domain, aliases, managers, members, state, pending, last
-        in values.iterator(chunk_size=2000)
+        in values.iterator(chunk_size=EXPORT_BATCH)
     )  # fmt: skip
     return streamed_csv(f"{service.name}-groups.csv", header, rows)
 
@@ -67,7 +71,7 @@ def export_members(request, service, group):
     yes, no = _("yes"), _("no")
 
     def rows():
-        for mail, name, account_id in members.iterator(chunk_size=2000):
+        for mail, name, account_id in members.iterator(chunk_size=EXPORT_BATCH):
             kind = _("Account") if account_id else _("External contact")
             yield [mail, name, kind, yes if account_id in managers else no, yes]
         # Administrators who are not contacts: listed too, they manage the group.
