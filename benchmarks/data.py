@@ -8,7 +8,8 @@ superuser "bench-admin" for the support console:
 - `scale-<G>`: G groups of 100 members each (accounts taken round-robin), one administrator
   each, 5 accounts per group (50,000 for 10,000 groups), G // 10 external contacts, 3
   finished tasks per group (one item each);
-- in the largest service, one more group, `big`, with 10,000 members.
+- in the largest service, one more group, `big`, with 10,000 members and a long history:
+  20,000 finished tasks (a page must not read a group's whole history).
 """
 
 import time
@@ -32,6 +33,7 @@ from exchange_groups.models import (
 BENCH_PASSWORD = "bench-password-2026"
 MEMBERS_PER_GROUP = 100
 BIG_GROUP_MEMBERS = 10_000
+BIG_GROUP_HISTORY = 20_000  # finished tasks of the big group
 
 
 def t(model) -> str:
@@ -143,6 +145,15 @@ def _fill(service, domain, groups: int, big: bool) -> None:
                 FROM {t(Group)} g JOIN {t(Address)} a ON a.id = g.address_id,
                   (SELECT id FROM {t(Account)} WHERE service_id = {s}
                    ORDER BY id LIMIT {BIG_GROUP_MEMBERS}) acc
+                WHERE a.local_part = 'big' AND a.domain_id = {d}""",
+            f"""INSERT INTO {t(Task)} (service_id, group_id, object_label, function, params,
+                  status, created_at, started_at, finished_at, attempts, crashes, error,
+                  error_detail, run_after)
+                SELECT {s}, g.id, 'big@{domain.name}', 'addDistributionGroupMember', '{{}}',
+                  'done', now() - (k || ' seconds')::interval, now(), now(), 1, 0, '', '[]',
+                  now()
+                FROM {t(Group)} g JOIN {t(Address)} a ON a.id = g.address_id
+                CROSS JOIN generate_series(1, {BIG_GROUP_HISTORY}) k
                 WHERE a.local_part = 'big' AND a.domain_id = {d}""",
         ]
     with connection.cursor() as cursor:

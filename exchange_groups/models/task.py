@@ -335,6 +335,10 @@ class Task(models.Model):
         permissions = [("operate_task", _("Can retry, cancel and send again tasks"))]
         indexes = [
             models.Index(fields=["group", "status"], name="task_group_status"),
+            # A group's last task (its status and error on the groups list): read from the
+            # end of this index, not by sorting every task the group ever had (20,000 tasks
+            # of one group made the groups list's page query 2 ms -> 6 ms).
+            models.Index(fields=["group", "id"], name="task_group_order"),
             # Recent tasks, newest first: the id breaks ties, so the page is read in order.
             models.Index(fields=["service", "-created_at", "-id"], name="task_service_recent"),
         ]
