@@ -9,7 +9,8 @@ superuser "bench-admin" for the support console:
   each, 5 accounts per group (50,000 for 10,000 groups), G // 10 external contacts, 3
   finished tasks per group (one item each);
 - in the largest service, one more group, `big`, with 10,000 members and a long history:
-  20,000 finished tasks (a page must not read a group's whole history).
+  20,000 finished tasks (a page must not read a group's whole history);
+- every membership's audit record ("contact added", as the workers write them).
 """
 
 import time
@@ -156,6 +157,17 @@ def _fill(service, domain, groups: int, big: bool) -> None:
                 CROSS JOIN generate_series(1, {BIG_GROUP_HISTORY}) k
                 WHERE a.local_part = 'big' AND a.domain_id = {d}""",
         ]
+    # Every membership's audit record ("contact added"), as the workers write them: a
+    # group's Historique reads its page of them.
+    history = GroupMember.history.model
+    sql.append(
+        f"""INSERT INTO {t(history)} (id, group_id, account_id, created_at, history_date,
+              history_type, history_change_reason)
+            SELECT m.id, m.group_id, m.account_id, m.created_at, m.created_at, '+',
+              'task:0:addDistributionGroupMember'
+            FROM {t(GroupMember)} m JOIN {t(Group)} g ON g.id = m.group_id
+            WHERE g.service_id = {s}"""
+    )
     with connection.cursor() as cursor:
         for statement in sql:
             cursor.execute(statement)

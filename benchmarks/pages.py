@@ -63,6 +63,7 @@ def measure(table, sizes, rounds) -> None:
             ("groups list, search", customer, f"{base}/groups/?q=group0001"),
             ("users of a 100-member group", customer, f"{base}/groups/{first.pk}/users/"),
             ("delegations of a group", customer, f"{base}/groups/{first.pk}/delegations/"),
+            ("history of a 100-member group", customer, f"{base}/groups/{first.pk}/history/"),
             ("accounts tab, page 1", customer, f"{base}/accounts/"),
             ("accounts tab, last page", customer, f"{base}/accounts/?page=last"),
             ("contacts tab", customer, f"{base}/contacts/"),
@@ -98,6 +99,8 @@ def measure(table, sizes, rounds) -> None:
         if big:
             big_users = f"{base}/groups/{big.pk}/users/"
             pages.append(("users of the 10,000-member group", customer, big_users))
+            big_history = f"{base}/groups/{big.pk}/history/"
+            pages.append(("history of the 10,000-member group", customer, big_history))
         for label, client, url in pages:
             fetch = _get(client, url)
             a, b = alternate(fetch, bare, rounds)

@@ -4,7 +4,9 @@ from the history tables that exchange_groups/audit.py records (Historique shows 
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import Value
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from .audit import parse_task_reason
 from .group_settings import label, shown
@@ -57,64 +59,108 @@ def _via(record) -> str:
     return _("control panel") if user else "—"
 
 
-def _group_entries(group) -> list[Entry]:
-    records = list(Group.history.filter(id=group.pk).select_related("history_user"))
-    records.sort(key=lambda r: r.history_date)
-    entries, previous = [], None
-    for record in records:
-        if record.history_type == "+":
-            what = _("Group created")
-        elif record.history_type == "-":
-            what = _("Group deleted")
-        else:
-            delta = (
-                record.diff_against(previous, included_fields=GROUP_FIELDS) if previous else None
-            )
-            changes = [
-                f"{label(c.field)}: {shown(c.field, c.old)} → {shown(c.field, c.new)}"
-                for c in (delta.changes if delta else [])
-                if c.field != "address"
-            ]
-            if delta and any(c.field == "address" for c in delta.changes):
-                changes.append(_("address changed"))
-            what = (
-                _("Settings changed: %(changes)s") % {"changes": "; ".join(changes)}
-                if changes
-                else _("Saved without change")
-            )
-        entries.append(Entry(record.history_date, _author(record), _via(record), what))
-        previous = record
-    return entries
+def _group_entry(record, previous) -> Entry:
+    """One record of the group itself, said against the one before it (`previous`)."""
+    if record.history_type == "+":
+        what = _("Group created")
+    elif record.history_type == "-":
+        what = _("Group deleted")
+    else:
+        delta = record.diff_against(previous, included_fields=GROUP_FIELDS) if previous else None
+        changes = [
+            f"{label(c.field)}: {shown(c.field, c.old)} → {shown(c.field, c.new)}"
+            for c in (delta.changes if delta else [])
+            if c.field != "address"
+        ]
+        if delta and any(c.field == "address" for c in delta.changes):
+            changes.append(_("address changed"))
+        what = (
+            _("Settings changed: %(changes)s") % {"changes": "; ".join(changes)}
+            if changes
+            else _("Saved without change")
+        )
+    return Entry(record.history_date, _author(record), _via(record), what)
 
 
-def _part_entries(group) -> list[Entry]:
-    parts = [
-        (GroupMember, _("Contact added: %(who)s"), _("Contact removed: %(who)s")),
-        (GroupManager, _("Administrator added: %(who)s"), _("Administrator removed: %(who)s")),
-        (Delegation, _("Right granted: %(who)s"), _("Right removed: %(who)s")),
-        (Alias, _("Alias added: %(who)s"), _("Alias removed: %(who)s")),
+# The parts of a group whose history the trail tells: (model, added, removed). A change
+# ("~") of a member, an administrator or a right says nothing; an alias's tells its state.
+PARTS = {
+    "member": (GroupMember, _lazy("Contact added: %(who)s"), _lazy("Contact removed: %(who)s")),
+    "manager": (
+        GroupManager,
+        _lazy("Administrator added: %(who)s"),
+        _lazy("Administrator removed: %(who)s"),
+    ),
+    "delegation": (Delegation, _lazy("Right granted: %(who)s"), _lazy("Right removed: %(who)s")),
+    "alias": (Alias, _lazy("Alias added: %(who)s"), _lazy("Alias removed: %(who)s")),
+}
+
+
+def _part_entry(model, added, removed, record, names) -> Entry:
+    who = _who(model, record, names)
+    if record.history_type == "+":
+        what = added % {"who": who}
+    elif record.history_type == "-":
+        what = removed % {"who": who}
+    else:  # an alias's state
+        what = _("Alias %(who)s: %(state)s") % {
+            "who": who,
+            "state": Alias.State(record.state).label,
+        }
+    return Entry(record.history_date, _author(record), _via(record), what)
+
+
+def trail_index(group):
+    """Every entry of the group's trail as (source, history_id, history_date), newest
+    first: one UNION ALL of the history tables, so that a page reads its own entries only
+    (a group of 10,000 members has 10,000 "contact added" records, which the page used to
+    read and word, all of them, to show 30)."""
+
+    def keys(history, source):
+        return history.annotate(source=Value(source)).values("source", "history_id", "history_date")
+
+    parts = []
+    for source, (model, _added, _removed) in PARTS.items():
+        records = model.history.filter(group_id=group.pk)
+        if model is not Alias:
+            records = records.exclude(history_type="~")
+        parts.append(keys(records, source))
+    return (
+        keys(Group.history.filter(id=group.pk), "group")
+        .union(*parts, all=True)
+        .order_by("-history_date", "-history_id")
+    )
+
+
+def trail_entries(group, index_rows) -> list[Entry]:
+    """The entries of these rows of trail_index, in their order: each source's records
+    read by id (a few queries whatever the page), a settings change with the record
+    before it."""
+    wanted: dict[str, list[int]] = {}
+    for row in index_rows:
+        wanted.setdefault(row["source"], []).append(row["history_id"])
+    found = {}
+    if wanted.get("group"):
+        records = Group.history.filter(history_id__in=wanted["group"]).select_related(
+            "history_user"
+        )
+        for record in records:
+            previous = record.prev_record if record.history_type == "~" else None
+            found["group", record.history_id] = _group_entry(record, previous)
+    part_records = [
+        (model, added, removed, record)
+        for source, (model, added, removed) in PARTS.items()
+        if wanted.get(source)
+        for record in model.history.filter(history_id__in=wanted[source]).select_related(
+            "history_user"
+        )
     ]
-    records = []
-    for model, added, removed in parts:
-        for record in model.history.filter(group_id=group.pk).select_related("history_user"):
-            records.append((model, added, removed, record))
-    names = _names(records)
-    entries = []
-    for model, added, removed, record in records:
-        who = _who(model, record, names)
-        if record.history_type == "+":
-            what = added % {"who": who}
-        elif record.history_type == "-":
-            what = removed % {"who": who}
-        elif model is Alias:
-            what = _("Alias %(who)s: %(state)s") % {
-                "who": who,
-                "state": Alias.State(record.state).label,
-            }
-        else:
-            continue
-        entries.append(Entry(record.history_date, _author(record), _via(record), what))
-    return entries
+    names = _names(part_records)
+    sources = {model: source for source, (model, _a, _r) in PARTS.items()}
+    for model, added, removed, record in part_records:
+        entry = _part_entry(model, added, removed, record, names)
+        found[sources[model], record.history_id] = entry
+    return [found[row["source"], row["history_id"]] for row in index_rows]
 
 
 def _names(records):
@@ -150,11 +196,3 @@ def _who(model, record, names) -> str:
     if model is Delegation:
         return f"{label} ({Delegation.Kind(record.kind).label})"
     return label
-
-
-def group_trail(group) -> list[Entry]:
-    """Every change of the group and of its members, administrators, rights and aliases,
-    newest first."""
-    entries = _group_entries(group) + _part_entries(group)
-    entries.sort(key=lambda e: e.when, reverse=True)
-    return entries

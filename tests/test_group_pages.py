@@ -5,6 +5,8 @@ import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from exchange_groups import services
@@ -393,3 +395,32 @@ def test_history_shows_settings_as_the_settings_page_does(owner, service, group,
     text = html.decode()
     assert "Taille maximale sortante (mo): Valeur maximum (100 Mo) → 25 Mo" in text
     assert "Non → Oui" in text
+
+
+def test_history_reads_its_page_of_a_long_trail(owner, service, customer, domain):
+    """Historique shows a group's entries newest first, 30 a page, and a page costs the
+    same queries whatever the length of the trail: it reads its own entries only."""
+    accounts = [make_account(service, f"member{i:02d}") for i in range(70)]
+    shorter = make_group(
+        service, customer, "shorter", applied=True, member_accounts=[a.pk for a in accounts[:35]]
+    )
+    longer = make_group(
+        service, customer, "longer", applied=True, member_accounts=[a.pk for a in accounts]
+    )
+
+    def history(group, number=1):
+        url = reverse("panel:group-history", args=[service.name, group.pk])
+        with CaptureQueriesContext(connection) as ctx:
+            response = owner.get(url, {"page": number})
+        return response.context["page"], len(ctx.captured_queries)
+
+    first, queries = history(longer)
+    assert queries == history(shorter)[1]
+    assert len(first.object_list) == 30 and first.paginator.num_pages == 3
+    dates = [entry.when for entry in first.object_list]
+    assert dates == sorted(dates, reverse=True)
+    pages = [first, history(longer, 2)[0], history(longer, 3)[0]]
+    said = [entry.what for page in pages for entry in page.object_list]
+    added = [what for what in said if what.startswith("Contact ajouté")]
+    assert len(added) == len(set(added)) == 70
+    assert said[-1] == "Groupe créé"
