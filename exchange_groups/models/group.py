@@ -348,6 +348,10 @@ class Alias(models.Model):
         OK = "ok", _("OK")
         DELETING = "deleting", _("Deleting")
 
+    # A change of an alias (its state) is in its group's trail (Historique); a change of a
+    # member, an administrator or a right is not (audit_diff.trail_index, audit.py).
+    in_trail_when_changed = True
+
     group = models.ForeignKey(
         Group, on_delete=models.CASCADE, related_name="aliases", verbose_name=_("group")
     )
