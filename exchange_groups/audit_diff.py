@@ -126,7 +126,9 @@ def trail_index(group, top: int | None = None):
 
     def keys(history, source):
         rows = history.annotate(source=Value(source)).values("source", "history_id", "history_date")
-        return rows.order_by(*NEWEST)[:top] if limited else rows
+        # Unordered otherwise (the history models order themselves): a part of a union may
+        # not have its own ORDER BY where it may not have its own LIMIT (SQLite).
+        return rows.order_by(*NEWEST)[:top] if limited else rows.order_by()
 
     parts = []
     for source, (model, _added, _removed) in PARTS.items():
