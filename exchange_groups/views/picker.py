@@ -262,19 +262,18 @@ class DelegationsPicker(Picker):
             _("Not possible with the other right"),
             _("Exclusive with the other right"),
         )
+        labels = {
+            "send_as": _("Send As right for %(address)s"),
+            "send_on_behalf": _("Send on Behalf right for %(address)s"),
+        }
+        # An account holds one of the two rights: each box is blocked by the other.
         return [
             Box(
-                "send_as",
-                row["send_as"],
-                _("Send As right for %(address)s") % address,
+                column,
+                row[column],
+                labels[column] % address,
                 busy=busy,
-                blocked=exclusive if row["send_on_behalf"] else None,
-            ),
-            Box(
-                "send_on_behalf",
-                row["send_on_behalf"],
-                _("Send on Behalf right for %(address)s") % address,
-                busy=busy,
-                blocked=exclusive if row["send_as"] else None,
-            ),
+                blocked=exclusive if row[other] else None,
+            )
+            for column, other in (self.columns, self.columns[::-1])
         ]
