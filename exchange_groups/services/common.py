@@ -232,13 +232,16 @@ def service_contacts(service, ids, field, errors):
     )
 
 
-def pending_items(group) -> list[tuple[str, int | None, int | None]]:
+def pending_items(group, *functions) -> list[tuple[str, int | None, int | None]]:
     """(function, account id, contact id) of the items of the group's pending tasks not yet
-    applied, in the order they were asked. A page that needs several views of them (the
-    users page: members, managers, boxes in progress) reads them once and passes them on."""
+    applied (of these `functions`, or all), in the order they were asked. A page that
+    needs several views of them (the users page: members, managers, boxes in progress)
+    reads them once and passes them on."""
+    items = TaskItem.objects.filter(task__group=group, task__status__in=Task.PENDING)
+    if functions:
+        items = items.filter(task__function__in=functions)
     return list(
-        TaskItem.objects.filter(task__group=group, task__status__in=Task.PENDING)
-        .exclude(status=TaskItem.Status.DONE)
+        items.exclude(status=TaskItem.Status.DONE)
         .order_by("task_id", "pk")
         .values_list("task__function", "account_id", "contact_id")
     )
@@ -246,16 +249,10 @@ def pending_items(group) -> list[tuple[str, int | None, int | None]]:
 
 def _pending_changes(group, *functions, pending=None):
     """The pending items of these functions, in order, replayed by the callers so that
-    "remove X" then "add X" leaves X in (and "add X" then "remove X" leaves it out)."""
+    "remove X" then "add X" leaves X in (and "add X" then "remove X" leaves it out):
+    read, or picked from the caller's `pending` (pending_items)."""
     if pending is None:
-        return (
-            TaskItem.objects.filter(
-                task__group=group, task__function__in=functions, task__status__in=Task.PENDING
-            )
-            .exclude(status=TaskItem.Status.DONE)
-            .order_by("task_id", "pk")
-            .values_list("task__function", "account_id", "contact_id")
-        )
+        return pending_items(group, *functions)
     return [row for row in pending if row[0] in functions]
 
 
