@@ -28,18 +28,32 @@ def tasks_with_progress():
 
 
 def accounts_of(service):
-    """The service's accounts, as a list ordered by local part reads them from an index.
-    A service with one domain (most) says it: the page then walks that domain's accounts
-    in account_address_domain_order, where the platform-wide account_address_order would
-    step over every other service's accounts between two of this one's. The domains are
-    read into the service's prefetch cache: a page that lists them too (the picker's
-    domain filter, `service.domains.all()`) reads them once."""
+    """The service's accounts, as a list ordered by local part reads them from an index
+    (account_address_domain_order, see in_its_domain)."""
     accounts = Account.objects.filter(service=service, address__kind="account")
+    return in_its_domain(accounts, service)
+
+
+def groups_of(service):
+    """The service's groups, as the groups list orders them (group_address_domain_order,
+    see in_its_domain)."""
+    groups = Group.objects.filter(service=service, address__kind="group")
+    return in_its_domain(groups, service)
+
+
+def in_its_domain(rows, service):
+    """`rows` (accounts or groups of `service`), narrowed to the service's domain when it
+    has one (most do), so that a list ordered by local part walks that domain's entries of
+    the (domain, local part) index, 20 of them for a page, where the platform-wide order
+    would step over every other service's addresses between two of this one's (3 ms for a
+    service of 100 groups on a platform of 11,000). The domains are read into the
+    service's prefetch cache: a page that lists them too (the search, the picker's domain
+    filter, `service.domains.all()`) reads them once."""
     prefetch_related_objects([service], "domains")
     domains = service.domains.all()
-    if len(domains) == 1:  # an account's address is in a domain of its service
-        accounts = accounts.filter(address__domain_id=domains[0].pk)
-    return accounts
+    if len(domains) == 1:  # an address of the service is in a domain of the service
+        rows = rows.filter(address__domain_id=domains[0].pk)
+    return rows
 
 
 def directory(service, q="", domain="", accounts_only=False, *, limit: int | None = None):

@@ -262,6 +262,25 @@ def test_the_search_finds_a_group_by_local_part_name_domain_or_whole_address(
     assert found("nothing") == []
 
 
+def test_the_groups_list_orders_the_groups_of_every_domain(logged_in, service, customer, domain):
+    """With one domain the list reads that domain's index (queries.in_its_domain); a
+    second domain's groups are listed too, in the same order by local part, and found by
+    their domain's name."""
+    for name in ("sales", "team"):
+        make_group(service, customer, name)
+    groups = reverse("panel:groups", args=[service.name])
+
+    def shown(**params):
+        html = logged_in.get(groups, params).content.decode()
+        return re.findall(r'data-label="([^"]+)"', html)
+
+    assert shown() == ["sales@example.fr", "team@example.fr"]
+    other = Domain.objects.create(service=service, name="Other.example", state="ok")
+    make_group(service, customer, "support", domain=other)
+    assert shown() == ["sales@example.fr", "support@Other.example", "team@example.fr"]
+    assert shown(q="other.EX") == ["support@Other.example"]
+
+
 def test_the_accounts_tab_pages_by_cursor_on_every_domain(logged_in, service, domain):
     """The accounts tab follows its cursor page after page, and lists the accounts of each
     of the service's domains (with one domain it reads that domain's index)."""

@@ -70,10 +70,16 @@ class Address(models.Model):
                 condition=Q(kind="account"),
                 name="account_address_domain_order",
             ),
-            # The groups list: (local part, id) so that ties are ordered by the index too.
-            # A big service's first and last pages walk it; a small one's rows are few.
+            # The groups list: (local part, id) so that ties are ordered by the index too;
+            # a service's own list walks its domain's entries (queries.in_its_domain),
+            # support's list of every group the platform-wide order.
             models.Index(
                 fields=["local_part", "id"], condition=Q(kind="group"), name="group_address_order"
+            ),
+            models.Index(
+                fields=["domain", "local_part", "id"],
+                condition=Q(kind="group"),
+                name="group_address_domain_order",
             ),
         ]
 

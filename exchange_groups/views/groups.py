@@ -12,7 +12,7 @@ from .. import access, services
 from ..models import Group
 from ..models.expressions import full_address
 from ..paging import narrow_page
-from ..queries import groups_overview
+from ..queries import groups_of, groups_overview
 from .rendering import render_region
 
 PAGE_SIZE = 20
@@ -42,7 +42,8 @@ def group_search(q: str, service) -> Q:
         .order_by()
     )
     others = [Group.objects.filter(display_name__icontains=q).values("pk").order_by()]
-    domains = list(service.domains.filter(name__icontains=q).values_list("pk", flat=True))
+    # The domains as the groups list has read them (queries.in_its_domain); icontains.
+    domains = [d.pk for d in service.domains.all() if q.casefold() in d.name.casefold()]
     if domains:
         others.append(Group.objects.filter(address__domain__in=domains).values("pk").order_by())
     return Q(pk__in=found.union(*others, all=True))
@@ -52,11 +53,11 @@ def group_search(q: str, service) -> Q:
 @require_GET
 def group_list(request, service):
     q = request.GET.get("q", "").strip()
-    # Ordered as group_address_order holds them (a group's address is of kind "group"), so
-    # that a page reads 20 entries of the index instead of sorting every group.
+    # Ordered as group_address_domain_order holds them (queries.groups_of), so that a
+    # page reads 20 entries of the index instead of sorting every group.
+    groups = groups_of(service)
     found = group_search(q, service) if q else Q()
-    groups = Group.objects.filter(found, service=service, address__kind="group")
-    groups = groups.order_by("address__local_part", "address_id")
+    groups = groups.filter(found).order_by("address__local_part", "address_id")
     # The counts and statuses are computed for the 20 groups shown, not for every group.
     # The total counts the same groups on the groups' own service index: every group's
     # address is of kind "group", and the join to say so cost 2.5 ms per 10,000 groups.
