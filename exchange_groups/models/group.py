@@ -80,9 +80,19 @@ class Group(models.Model):
         REOPENING = "reopening", _("Reopening")
 
         @property
-        def badge(self) -> tuple[str, str]:
-            """(colour, icon); the icon "busy" is a spinner: work is under way."""
-            return STATUS_BADGES.get(self, ("secondary", ""))
+        def colour(self) -> str:
+            """Its badge's Bootstrap colour."""
+            return STATUS_BADGES.get(self, ("secondary", ""))[0]
+
+        @property
+        def icon(self) -> str:
+            """Its badge's icon; "busy" is a spinner: work is under way."""
+            return STATUS_BADGES.get(self, ("secondary", ""))[1]
+
+        @property
+        def is_settled(self) -> bool:
+            """Nothing will change by itself: the list stops watching the row."""
+            return self in ("ok", "error", "suspended")
 
     class JoinRestriction(models.TextChoices):
         OPEN = "open", _("Open")
@@ -204,8 +214,7 @@ class Group(models.Model):
 
     @property
     def is_settled(self) -> bool:
-        """Nothing will change by itself: the list stops watching the row."""
-        return self.status in ("ok", "error", self.State.SUSPENDED)
+        return self.status.is_settled
 
     def abandon_deletion(self) -> bool:
         """Deleting -> ok: its deletion failed for good or was cancelled, the group is still

@@ -53,24 +53,28 @@ def badges(addresses):
     )
 
 
-# An id no group has, put in the menu's links then replaced by the row's own.
+# An id no group has, put in the menu's links then replaced by the row's own; and an
+# address no group has (a control character is in none), replaced by the row's, escaped.
 _STAMP_ID = 987_654_321_012
+_STAMP_EMAIL = "\x01group\x01"
 
 
 @register.simple_tag(takes_context=True)
 def group_menu(context, group):
-    """A row's "..." menu: the same links for every row but the group's id. It is rendered
-    once per page for each kind of row (operational or not) and stamped with each row's
-    id: twenty rows cost two renders instead of twenty (ten URLs and labels each)."""
+    """A row's "..." menu (its button, named after the group, and its links): the same for
+    every row but the group's id and address. It is rendered once per page for each kind
+    of row (operational or not) and stamped with each row's: twenty rows cost two renders
+    instead of twenty (ten URLs and labels each)."""
     menus = context.render_context.setdefault("group_menu", {})
     kind = group.is_operational
     if kind not in menus:
-        stamp = SimpleNamespace(pk=_STAMP_ID, is_operational=kind)
+        stamp = SimpleNamespace(pk=_STAMP_ID, email=_STAMP_EMAIL, is_operational=kind)
         menus[kind] = render_to_string(
             "exchange_groups/_group_menu.html", {"service": context["service"], "group": stamp}
         )
-    # Safe: rendered (and escaped) by the template above; only a number is put in.
-    return mark_safe(menus[kind].replace(str(_STAMP_ID), str(group.pk)))
+    menu = menus[kind].replace(str(_STAMP_ID), str(group.pk))
+    # Safe: rendered (and escaped) by the template above; the address escaped here.
+    return mark_safe(menu.replace(_STAMP_EMAIL, html.escape(group.email)))
 
 
 @register.simple_tag(takes_context=True)
