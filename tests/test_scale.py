@@ -191,8 +191,12 @@ def test_a_big_running_task_shows_its_progress(client, customer, service, domain
     client.force_login(customer)
     groups = client.get(reverse("panel:groups", args=[service.name])).content.decode()
     tasks = client.get(reverse("panel:tasks", args=[service.name])).content.decode()
+    row = client.get(
+        reverse("panel:group-row", args=[service.name, group.pk]), HTTP_HX_REQUEST="true"
+    ).content.decode()  # the row the list polls while the task runs
     assert "120 / 300" in groups
     assert "120 / 300" in tasks
+    assert "120 / 300" in row and 'id="group-' in row
     Task.objects.filter(pk=task.pk).update(status="done")
     groups = client.get(reverse("panel:groups", args=[service.name])).content.decode()
     assert "/ 300" not in groups

@@ -44,18 +44,6 @@ class GroupQuerySet(models.QuerySet):
             last_task_id=Subquery(tasks.order_by("-pk").values("pk")[:1]),
         )
 
-    def with_progress(self):
-        """The running task's progress ("n / N"), for the rows of a page."""
-        from .task import Task, item_counts
-
-        running = Task.objects.filter(group=OuterRef("pk"), status=Task.Status.DOING)
-        running = running.order_by("pk")
-        done, total = item_counts("pk")
-        return self.annotate(
-            progress_done=Subquery(running.annotate(n=done).values("n")[:1]),
-            progress_total=Subquery(running.annotate(n=total).values("n")[:1]),
-        )
-
 
 class Group(models.Model):
     class State(models.TextChoices):
@@ -200,7 +188,7 @@ class Group(models.Model):
     @property
     def progress(self) -> tuple[int, int] | None:
         """(items done, items) of its running task when it is a big one (needs
-        with_overview())."""
+        queries.with_progress())."""
         from .task import progress
 
         return progress(getattr(self, "progress_done", None), getattr(self, "progress_total", None))

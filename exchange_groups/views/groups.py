@@ -12,7 +12,7 @@ from .. import access, services
 from ..models import Group
 from ..models.expressions import full_address
 from ..paging import narrow_page
-from ..queries import groups_of, groups_overview
+from ..queries import groups_of, groups_overview, with_progress
 from .rendering import render_region
 
 PAGE_SIZE = 20
@@ -65,7 +65,7 @@ def group_list(request, service):
         groups,
         request.GET.get("page"),
         PAGE_SIZE,
-        lambda ids: groups_overview(progress=True).filter(pk__in=ids),
+        lambda ids: with_progress(list(groups_overview().filter(pk__in=ids))),
         counted=Group.objects.filter(found, service=service),
         few=SEARCH_FEW if q else 0,
     )
@@ -79,13 +79,13 @@ def group_row(request, service, group_id):
     """One row of the list, polled by htmx while the group has work in progress. A group
     that no longer exists (its deletion is done) answers empty, and htmx removes the row:
     so the group is looked up here, within the user's service, not by the guard (a 404)."""
-    found = groups_overview(progress=True).filter(service=service, pk=group_id).first()
     if not request.htmx:
         return redirect("panel:groups", service=service.name)
-    if found is None:
+    found = with_progress(list(groups_overview().filter(service=service, pk=group_id)))
+    if not found:
         return HttpResponse("")
     return render(
-        request, "exchange_groups/group_list.html#row", {"service": service, "group": found}
+        request, "exchange_groups/group_list.html#row", {"service": service, "group": found[0]}
     )
 
 
