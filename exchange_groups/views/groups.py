@@ -33,19 +33,20 @@ def group_search(q: str, service) -> Q:
     # Without "@" the text is within the local part, the domain or the name: each is
     # looked up on its own table, where a trigram index answers it (migration 0009), and
     # only the groups found are read, instead of testing every group of the service.
+    # Each lookup is the service's own: a text common on the platform ("group0" in every
+    # customer's groups) is then not read in every other service's groups (88 ms for a
+    # service of 100 groups on a platform of 11,000; PostgreSQL now tests the service's
+    # few groups, or reads the trigram index for a big service).
     # The service's few domains are matched first: a branch joining every address to its
     # domain made PostgreSQL expect thousands of groups found, and read and join all the
     # service's groups (5 ms for 10,000 groups, twice a page: the count and the page).
-    found = (
-        Group.objects.filter(address__kind="group", address__local_part__icontains=q)
-        .values("pk")
-        .order_by()
-    )
-    others = [Group.objects.filter(display_name__icontains=q).values("pk").order_by()]
+    found = groups_of(service).filter(address__local_part__icontains=q).values("pk").order_by()
+    ours = Group.objects.filter(service=service)
+    others = [ours.filter(display_name__icontains=q).values("pk").order_by()]
     # The domains as the groups list has read them (queries.in_its_domain); icontains.
     domains = [d.pk for d in service.domains.all() if q.casefold() in d.name.casefold()]
     if domains:
-        others.append(Group.objects.filter(address__domain__in=domains).values("pk").order_by())
+        others.append(ours.filter(address__domain__in=domains).values("pk").order_by())
     return Q(pk__in=found.union(*others, all=True))
 
 
