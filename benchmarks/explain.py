@@ -31,6 +31,7 @@ def main(size: int, full: bool) -> None:
     customer = _client("bench")
     urls = [
         f"{base}/groups/", f"{base}/groups/?page=last", f"{base}/groups/?q=group0001",
+        f"{base}/groups/?q=group0",
         f"{base}/groups/{first.pk}/users/", f"{base}/groups/{big.pk}/users/",
         f"{base}/groups/{first.pk}/delegations/", f"{base}/accounts/",
         f"{base}/accounts/?page=last", f"{base}/contacts/", f"{base}/tasks/",

@@ -61,6 +61,8 @@ def measure(table, sizes, rounds) -> None:
             ("groups list, page 1", customer, f"{base}/groups/"),
             ("groups list, last page", customer, f"{base}/groups/?page=last"),
             ("groups list, search", customer, f"{base}/groups/?q=group0001"),
+            # A text in every customer's groups: found in this service's groups only.
+            ("groups list, search of every group", customer, f"{base}/groups/?q=group0"),
             ("users of a 100-member group", customer, f"{base}/groups/{first.pk}/users/"),
             ("delegations of a group", customer, f"{base}/groups/{first.pk}/delegations/"),
             ("history of a 100-member group", customer, f"{base}/groups/{first.pk}/history/"),
