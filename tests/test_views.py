@@ -361,3 +361,6 @@ def test_a_search_counts_and_pages_its_groups_few_or_many(
     assert shown(1) == [f"sales{i:02d}" for i in range(20)]
     assert shown(3) == [f"sales{i:02d}" for i in range(40, 45)]
     assert shown("last") == shown(3)
+    # Found by their domain's name: every group.
+    by_domain = logged_in.get(groups, {"q": "example.FR"}).content.decode()
+    assert "46 groupes trouvés" in by_domain and 'data-label="other@' in by_domain
