@@ -41,7 +41,6 @@ class GroupQuerySet(models.QuerySet):
             member_count=count_of(GroupMember, "group"),
             has_pending_task=Exists(tasks.filter(status__in=Task.PENDING)),
             last_task_status=Subquery(tasks.order_by("-pk").values("status")[:1]),
-            last_task_id=Subquery(tasks.order_by("-pk").values("pk")[:1]),
         )
 
 
@@ -163,7 +162,8 @@ class Group(models.Model):
 
         if self.status != "error":
             return ""
-        task = Task.objects.filter(pk=self.last_task_id).only("error", "error_detail").first()
+        last = Task.objects.filter(group=self).order_by("-pk")  # along task_group_order
+        task = last.only("error", "error_detail").first()
         return task.error_message if task else ""
 
     @property
