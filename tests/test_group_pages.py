@@ -265,8 +265,10 @@ def test_import_preview_and_result(owner, service, group, accounts, contacts):
     url = reverse("panel:group-import", args=[service.name, group.pk])
     csv = "email\nuser2@example.fr\nnew.person@outside.org\nnot an address\nuser0@example.fr\n"
     upload = SimpleUploadedFile("list.csv", csv.encode(), content_type="text/csv")
-    preview = owner.post(url, {"file": upload}).context["preview"]
-    assert preview.accounts == [accounts[2]]
+    response = owner.post(url, {"file": upload})
+    preview = response.context["preview"]
+    assert [(a.pk, a.label) for a in preview.accounts] == [(accounts[2].pk, "user2@example.fr")]
+    assert "<li>user2@example.fr <span" in response.content.decode()
     assert preview.unknown == ["new.person@outside.org"]
     assert ("not an address", "Adresse e-mail non valide.") in preview.refused
     assert ("user0@example.fr", "Déjà membre du groupe.") in preview.refused

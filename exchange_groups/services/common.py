@@ -1,6 +1,7 @@
 """What the service functions share: errors, address rules, item lookups, tasks."""
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
@@ -192,9 +193,20 @@ def _resolve(queryset, ids: Iterable, field: str, errors: Errors, unknown_messag
     return found
 
 
-def service_refs(service, ids, field, errors, kind: str) -> list[tuple[str, int, str]]:
-    """Like service_accounts/service_contacts, as (kind, id, address) tuples read as plain values: a
-    request naming 10,000 members builds no model object for them."""
+class Ref(NamedTuple):
+    """An account or contact named by a change, read as plain values: a request naming
+    10,000 members builds no model object for them (new_task takes these)."""
+
+    kind: str  # "account" or "contact"
+    pk: int
+    label: str  # its address
+
+    def __str__(self):
+        return self.label
+
+
+def service_refs(service, ids, field, errors, kind: str) -> list[Ref]:
+    """Like service_accounts/service_contacts, as Refs."""
     if kind == "account":
         rows = Account.objects.filter(service=service).annotate(label=full_address())
         message = _("Choose accounts of this service.")
@@ -209,7 +221,7 @@ def service_refs(service, ids, field, errors, kind: str) -> list[tuple[str, int,
     found = list(rows.filter(pk__in=wanted).values_list("pk", "label")) if wanted else []
     if len(found) != len(wanted):
         errors.add(field, message)
-    return [(kind, pk, label) for pk, label in found]
+    return [Ref(kind, pk, label) for pk, label in found]
 
 
 def service_accounts(service, ids, field, errors):
@@ -333,7 +345,7 @@ def list_names(objects) -> str:
 def new_task(
     group, function, user, *, params=None, items=(), refs=(), reserved_address=None
 ) -> Task:
-    """The task and its items: `items` objects, or `refs` (kind, id, label) tuples."""
+    """The task and its items: `items` objects, or `refs` (Ref, or (kind, id, label))."""
     task = Task.objects.create(
         service_id=group.service_id,
         group=group,
