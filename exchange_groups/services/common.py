@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -345,7 +345,7 @@ def list_names(objects) -> str:
 def new_task(
     group, function, user, *, params=None, items=(), refs=(), reserved_address=None
 ) -> Task:
-    """The task and its items: `items` objects, or `refs` (Ref, or (kind, id, label))."""
+    """The task and its items: `items` objects, or `refs` (Ref)."""
     task = Task.objects.create(
         service_id=group.service_id,
         group=group,
@@ -356,19 +356,36 @@ def new_task(
         reserved_address=reserved_address,
         enqueued_at=timezone.now(),
     )
-    TaskItem.objects.bulk_create(
-        [
-            TaskItem(
-                task=task,
-                label=str(obj),
-                **{item_field_of(obj): obj},
-            )
-            for obj in items
-        ]
-        + [TaskItem(task=task, label=label, **{f"{kind}_id": pk}) for kind, pk, label in refs],
-        batch_size=2000,
-    )
+    objects = [TaskItem(task=task, label=str(obj), **{item_field_of(obj): obj}) for obj in items]
+    if connection.vendor == "postgresql" and refs:
+        _insert_refs(task, refs)
+    else:
+        objects += [TaskItem(task=task, label=r.label, **{f"{r.kind}_id": r.pk}) for r in refs]
+    TaskItem.objects.bulk_create(objects, batch_size=2000)
     return task
+
+
+def _insert_refs(task, refs) -> None:
+    """The task's items named by `refs`, written by one INSERT from arrays (PostgreSQL):
+    building 10,000 TaskItem objects for bulk_create was 0.7 s of the 1.2 s of a request
+    creating a group of 10,000 members; this statement takes 0.1 s."""
+    meta = TaskItem._meta
+    qn = connection.ops.quote_name
+    columns = ", ".join(
+        qn(meta.get_field(name).column)
+        for name in ("task", "account", "contact", "label", "status", "error")
+    )
+    ids = {"account": [], "contact": []}
+    for ref in refs:
+        ids[ref.kind].append(ref.pk)
+        ids["contact" if ref.kind == "account" else "account"].append(None)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {qn(meta.db_table)} ({columns}) SELECT %s, account, contact, label, "
+            "%s, '' FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) AS item(account, "
+            "contact, label)",
+            [task.pk, TaskItem.Status.TODO, *ids.values(), [ref.label for ref in refs]],
+        )
 
 
 def item_field_of(obj) -> str:
