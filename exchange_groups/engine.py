@@ -289,19 +289,18 @@ def _apply_in_chunks(task: Task) -> dict[int, str]:
     failures: dict[int, str] = {}
     left = task.pending_items
     while left > CHUNK:
-        ids = list(
-            pending.exclude(pk__in=list(failures))
-            .order_by("pk")
-            .values_list("pk", flat=True)[:CHUNK]
-        )
+        # The chunk is the pending items up to the CHUNK-th one's id: said by that bound,
+        # its statements carry no list of 500 ids (each was a third of their time).
+        chunk = pending.exclude(pk__in=list(failures)).order_by("pk")
+        last = chunk.values_list("pk", flat=True)[CHUNK - 1]
+        chunk = chunk.filter(pk__lte=last)
         with transaction.atomic():
-            items = TaskItem.objects.filter(pk__in=ids).select_related(*backend.item_related)
-            failed = method(task, items) or {}
-            TaskItem.objects.filter(pk__in=ids).exclude(pk__in=list(failed)).update(
+            failed = method(task, chunk.select_related(*backend.item_related)) or {}
+            chunk.exclude(pk__in=list(failed)).update(
                 status=TaskItem.Status.DONE, error="", finished_at=timezone.now()
             )
         failures |= failed
-        left -= len(ids)
+        left -= CHUNK
     return failures
 
 

@@ -254,3 +254,39 @@ def test_picker_pages_read_to_their_end_show_the_whole_list_in_order(service, do
     # The "external contacts" filter: the contacts alone, read to the page's end too.
     contacts = [row[2] for row in directory(service, domain=CONTACTS_ONLY, limit=21)[:20]]
     assert contacts == [f"user{i:02d}x@partner.example" for i in range(15)]
+
+
+def test_an_item_failing_in_a_chunk_is_reported_and_the_others_applied(
+    service, customer, domain, monkeypatch
+):
+    """A big task's chunks go on past an item the platform refuses: that item (in the
+    first chunk) is in error with its reason, every other one is applied, once."""
+    monkeypatch.setattr(engine, "CHUNK", 4)
+    grow(service, domain, customer, groups=0, accounts=11)
+    group = services.create_group(service, user=customer, local_part="big", domain=domain)
+    for task in Task.objects.filter(group=group):
+        engine.execute(task.pk)
+    group.refresh_from_db()
+    accounts = list(Account.objects.order_by("pk").values_list("pk", flat=True))
+    task = services.add_members(group, user=customer, accounts=accounts)
+    backend = engine.get_backend()
+    real, refused = backend.addDistributionGroupMember, accounts[1]
+
+    def refuse_one(task, items):
+        bad = [i for i in items if i.account_id == refused]
+        failed = {i.pk: "refused" for i in bad}
+        real(task, [i for i in items if i.account_id != refused])
+        return failed
+
+    monkeypatch.setattr(backend, "addDistributionGroupMember", refuse_one)
+    engine.execute(task.pk)
+    task.refresh_from_db()
+    # Tried again later (a refusal may pass), the reason said with the address refused.
+    assert task.status == "todo" and "refused (u0-1@example.fr)" in task.error
+    assert list(task.items.filter(status="error").values_list("account_id", "error")) == [
+        (refused, "refused")
+    ]
+    assert task.items.filter(status="done").count() == 10
+    assert sorted(group.members.values_list("account_id", flat=True)) == sorted(
+        a for a in accounts if a != refused
+    )
