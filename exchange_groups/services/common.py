@@ -289,13 +289,13 @@ def member_outlook(
     `counted`). Reads only those members and the pending items, and counts the rest: a
     one-item change costs the same in a group of 10,000 (expected_members reads them all).
     `pending`: the group's pending_items, when the caller has read them."""
-    pending = [
+    changes = [
         (function, ("account", a) if a else ("contact", c))
         for function, a, c in _pending_changes(
             group, Fn.ADD_MEMBER, Fn.DELETE_MEMBER, pending=pending
         )
     ]
-    looked_up = set(among) | {member for _f, member in pending}
+    looked_up = set(among) | {member for _f, member in changes}
     accounts = [pk for kind, pk in looked_up if kind == "account"]
     contacts = [pk for kind, pk in looked_up if kind == "contact"]
     live = {
@@ -305,7 +305,7 @@ def member_outlook(
         ).values_list("account_id", "contact_id")
     }
     count = group.members.count() if counted else None
-    for function, member in pending:
+    for function, member in changes:
         if function == Fn.ADD_MEMBER and member not in live:
             live.add(member)
             count = count + 1 if counted else None
