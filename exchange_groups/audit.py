@@ -8,19 +8,37 @@ author; this module covers what those signals do not see:
 """
 
 import contextlib
+import functools
 from types import SimpleNamespace
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import models
 from django.utils import timezone
+from simple_history.manager import HistoryManager
 from simple_history.models import HistoricalRecords
 
 TASK_REASON_PREFIX = "task:"
 
 
+class AuditHistoryManager(HistoryManager):
+    """simple-history's manager, its class built once. `Model.history` (read by every
+    save of a tracked object and every read of its history) calls from_queryset, which
+    builds a new manager class each time by inspecting every method of the queryset:
+    0.5 ms each on the benchmark's machine, 11 times (6 ms) for a group's history page."""
+
+    @classmethod
+    @functools.cache
+    def from_queryset(cls, queryset_class, class_name=None):
+        return super().from_queryset(queryset_class, class_name)
+
+
 class AuditedHistory(HistoricalRecords):
     """History whose change reason, unless the object carries one, comes from the context
     (a worker applying task 12 sets "task:12:addDistributionGroupMember")."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("history_manager", AuditHistoryManager)
+        super().__init__(*args, **kwargs)
 
     def get_meta_options(self, model):
         """A part of a group (member, administrator, right, alias) has its history indexed
