@@ -128,6 +128,8 @@ class CountlessPaginator(Paginator):
         return number
 
     def get_page(self, number, *, after: str = "", before: str = ""):
+        if number == "last" and not (after or before):  # a bookmark: counted, as deep pages
+            number = max(1, -(-self._total() // self.per_page))
         try:
             number = self.validate_number(number)
         except (PageNotAnInteger, EmptyPage):
@@ -148,7 +150,7 @@ class CountlessPaginator(Paginator):
                 return keyset.mark(CountlessPage(rows[::-1], 1, self, more=True))
         bottom = (number - 1) * self.per_page
         if bottom >= self.DEEP and self.object_list.ordered:
-            total = (self.object_list if self.counted is None else self.counted).count()
+            total = self._total()
             if bottom >= total:  # past the end (the list shrank): the first page
                 return self.get_page(1)
             if bottom > total // 2:
@@ -160,6 +162,9 @@ class CountlessPaginator(Paginator):
             return self.get_page(1)
         page = CountlessPage(rows[: self.per_page], number, self, more=len(rows) > self.per_page)
         return keyset.mark(page)
+
+    def _total(self) -> int:
+        return (self.object_list if self.counted is None else self.counted).count()
 
 
 class Keyset:
