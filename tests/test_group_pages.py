@@ -20,7 +20,7 @@ from exchange_groups.models import (
     Task,
 )
 
-from .conftest import make_account, make_group, run_all
+from .conftest import make_account, make_contact, make_group, run_all
 
 pytestmark = pytest.mark.django_db
 
@@ -426,3 +426,22 @@ def test_history_reads_its_page_of_a_long_trail(owner, service, customer, domain
     added = [what for what in said if what.startswith("Contact ajouté")]
     assert len(added) == len(set(added)) == 70
     assert said[-1] == "Groupe créé"
+
+
+def test_history_names_each_part_of_the_group_by_its_address(owner, service, group, customer):
+    """Each entry of the trail names who or what changed: an account, an external contact,
+    an administrator, a right (with its kind) and an alias, by their addresses."""
+    member, manager = make_account(service, "anna"), make_account(service, "boss")
+    contact = make_contact(service, "ext@partner.example")
+    services.add_members(group, user=customer, accounts=[member.pk], contacts=[contact.pk])
+    services.add_managers(group, user=customer, accounts=[manager.pk])
+    services.add_delegations(group, user=customer, kind="send_as", accounts=[member.pk])
+    services.add_alias(group, user=customer, local_part="ventes", domain=group.address.domain)
+    run_all()
+    html = owner.get(reverse("panel:group-history", args=[service.name, group.pk])).content
+    text = html.decode()
+    assert "Contact ajouté : anna@example.fr" in text
+    assert "Contact ajouté : ext@partner.example" in text
+    assert "Administrateur ajouté : boss@example.fr" in text
+    assert re.search(r"Droit accordé : anna@example\.fr \([^)]+\)", text)
+    assert "Alias ajouté : ventes@example.fr" in text

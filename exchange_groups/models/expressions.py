@@ -6,8 +6,9 @@ from django.db.models.functions import Coalesce, Concat
 
 def full_address(path: str = "address"):
     """The address `local_part@domain` of the Address at `path` (as Address.email, in SQL:
-    to search, sort or compare by it)."""
-    return Concat(f"{path}__local_part", Value("@"), f"{path}__domain__name")
+    to search, sort or compare by it); `path` "": the Address itself."""
+    prefix = f"{path}__" if path else ""
+    return Concat(f"{prefix}local_part", Value("@"), f"{prefix}domain__name")
 
 
 def count_of(model, field: str, **filters):
