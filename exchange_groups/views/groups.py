@@ -63,10 +63,12 @@ def group_search(q: str, service) -> tuple[Q, bool | None]:
 @require_GET
 def group_list(request, service):
     q = request.GET.get("q", "").strip()
-    # Ordered as group_address_domain_order holds them (queries.groups_of), so that a
-    # page reads 20 entries of the index instead of sorting every group.
-    groups = groups_of(service)
     found, few = group_search(q, service) if q else (Q(), None)
+    # Ordered as group_address_domain_order holds them (queries.groups_of), so that a
+    # page reads 20 entries of the index instead of sorting every group. But a few groups
+    # found, named by their ids, are read by them and sorted: walking the domain's index
+    # to find them read all its entries (3 ms in a service of 10,000 groups).
+    groups = Group.objects.filter(service=service) if few else groups_of(service)
     groups = groups.filter(found).order_by("address__local_part", "address_id")
     # The counts and statuses are computed for the 20 groups shown, not for every group.
     # The total counts the same groups on the groups' own service index: every group's
