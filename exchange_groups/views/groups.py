@@ -43,9 +43,10 @@ def group_search(q: str, service) -> tuple[Q, bool | None]:
     # the list walks them: a union of 10,000 ids, counted then paged, took 80 ms twice.
     # The domains are matched as the groups list has read them (queries.in_its_domain).
     ours = Group.objects.filter(service=service).order_by()
+    listed = groups_of(service)  # first: it reads the service's domains for both
     domains = [d.pk for d in service.domains.all() if q.casefold() in d.name.casefold()]
     parts = [
-        groups_of(service).filter(address__local_part__icontains=q).order_by(),
+        listed.filter(address__local_part__icontains=q).order_by(),
         ours.filter(display_name__icontains=q),
         ours.filter(address__domain__in=domains),
     ]
