@@ -2,7 +2,7 @@ import os
 import sys
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "controlpanel.settings")
 
@@ -25,3 +25,25 @@ def _close_old_connections(**kwargs):
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@worker_init.connect
+def _commit_asynchronously(**kwargs):
+    """A worker's commits do not wait for PostgreSQL to flush them to disk (asynchronous
+    commit), which was a fifth of a one-item task's time. Nothing is lost that matters: a
+    commit lost in a database crash (the last fraction of a second) takes the task back to
+    where it was before, its changes with it (they are one transaction), and it is applied
+    again (backends are idempotent; the sweep sends it again). The customer's request, in
+    the web process, still waits: a task it committed is never lost. Off with
+    TASK_ASYNCHRONOUS_COMMIT=0."""
+    from django.conf import settings
+    from django.db.backends.signals import connection_created
+
+    if settings.TASK_ASYNCHRONOUS_COMMIT:
+        connection_created.connect(_no_flush_wait, dispatch_uid="worker-asynchronous-commit")
+
+
+def _no_flush_wait(sender, connection, **kwargs):
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO off")

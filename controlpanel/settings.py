@@ -194,6 +194,9 @@ TASK_SWEEP_INTERVAL = env_float("TASK_SWEEP_INTERVAL", 30.0)
 # A worker that finishes a task goes on with its group's next one for up to this long, then
 # sends a message for the rest (so that one busy group does not hold a worker for long).
 TASK_DRAIN_SECONDS = env_float("TASK_DRAIN_SECONDS", 1.0)
+# A worker's commits do not wait for the disk (PostgreSQL's asynchronous commit): a task
+# whose outcome a database crash loses is applied again (controlpanel/celery.py).
+TASK_ASYNCHRONOUS_COMMIT = env_bool("TASK_ASYNCHRONOUS_COMMIT", True)
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

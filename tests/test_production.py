@@ -132,3 +132,28 @@ def test_the_health_endpoint_covers_database_redis_and_a_worker(gunicorn, worker
     status, body = health()
     assert status == 200, body
     assert any("Database" in name for name in body) and any("Cache" in name for name in body)
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql" and not IN_CI,
+    reason="asynchronous commit is PostgreSQL's (CI runs this test on PostgreSQL)",
+)
+@pytest.mark.parametrize("as_worker, expected", [(True, "off"), (False, "on")])
+def test_only_a_worker_commits_without_waiting_for_the_disk(as_worker, expected):
+    """A worker's commits do not wait for the disk: a task whose outcome a database crash
+    loses is applied again. The web's do: a change the customer was told is taken into
+    account is on disk. Each checked in a process of its own, started as Celery starts a
+    worker (its worker_init signal) or as the web starts."""
+    start = "worker_init.send(sender=None)" if as_worker else "pass"
+    script = (
+        "import django; django.setup(); import controlpanel.celery; "
+        f"from celery.signals import worker_init; {start}; "
+        "from django.db import connection; cursor = connection.cursor(); "
+        "cursor.execute('SHOW synchronous_commit'); print(cursor.fetchone()[0])"
+    )
+    env = {**os.environ, "DATABASE_URL": test_database_url(),
+           "DJANGO_SETTINGS_MODULE": "controlpanel.settings_test"}  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=60)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == expected
