@@ -140,3 +140,34 @@ def test_delete_goes_through_confirmation_then_the_row_goes_away(
     page.shots("deleted")
     assert not Group.objects.filter(pk=group.pk).exists()
     assert Task.objects.get(function="deleteDistributionGroup").status == "done"
+
+
+def test_the_wizard_moves_on_once_a_box_is_saved(page, service, domain, contacts):
+    """A box's change is saved by its own request; the wizard's buttons wait for it, so that
+    the step posted next is not overwritten by it (both write the wizard's draft). Its
+    answer is held back here, as on a slow network."""
+    make_account(service, "anne")
+    log_in(page)
+    page.goto(f"/services/{service.name}/groups/new/")
+    page.get_by_label("Adresse e-mail").fill("equipe")
+    page.get_by_role("button", name="Suivant").click()
+    expect(page.get_by_text("0 contact sélectionné")).to_be_visible()
+    page.wait_for_load_state()  # htmx has taken the page's boxes
+    held = []
+
+    def hold(route):
+        if "refresh" in (route.request.post_data or ""):
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/groups/new/**", hold)
+    page.get_by_label("anne@example.fr est un contact").check()
+    next_step = page.get_by_role("button", name="Suivant")
+    expect(next_step).to_be_disabled()
+    held[0].continue_()
+    page.unroute("**/groups/new/**")
+    expect(next_step).to_be_enabled()
+    expect(page.get_by_text("1 contact sélectionné")).to_be_visible()
+    next_step.click()
+    expect(page.locator("#summary-members li")).to_have_count(1)
