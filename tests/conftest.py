@@ -104,6 +104,17 @@ def contacts(service):
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+def postgresql_only(needs: str):
+    """A test that only PostgreSQL can run (`needs`: what it needs of it): skipped on the
+    SQLite of a developer's run, never under CI, which runs the suite on PostgreSQL."""
+    from django.db import connection
+
+    return pytest.mark.skipif(
+        connection.vendor != "postgresql" and not IN_CI,
+        reason=f"{needs} (CI runs this test on PostgreSQL)",
+    )
+
+
 def wait_for(predicate, timeout=40, what="condition", interval=0.1, detail=lambda: ""):
     """Until predicate() is true (its value is returned): every test waits on the state it
     expects, never for a fixed time. `detail` says more when it times out (a log)."""

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from .conftest import IN_CI
+from .conftest import postgresql_only
 from .run_product import free_port
 from .worker import test_database_url
 
@@ -100,10 +100,7 @@ def test_gunicorn_serves_pages_and_hashed_static_files(gunicorn):
     assert status == 200 and content_type.startswith("text/css") and b".btn" in css
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql" and not IN_CI,
-    reason="cutting connections needs PostgreSQL (CI runs this test on PostgreSQL)",
-)
+@postgresql_only("cutting connections needs PostgreSQL")
 def test_a_lost_database_connection_does_not_fail_the_next_request(gunicorn):
     api = f"{gunicorn}/api/1.0/email/exchange/o/service/s/task"
     assert get(api)[0] == 401  # the token was looked up in the database
@@ -134,10 +131,7 @@ def test_the_health_endpoint_covers_database_redis_and_a_worker(gunicorn, worker
     assert any("Database" in name for name in body) and any("Cache" in name for name in body)
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql" and not IN_CI,
-    reason="asynchronous commit is PostgreSQL's (CI runs this test on PostgreSQL)",
-)
+@postgresql_only("asynchronous commit is PostgreSQL's")
 @pytest.mark.parametrize("as_worker, expected", [(True, "off"), (False, "on")])
 def test_only_a_worker_commits_without_waiting_for_the_disk(as_worker, expected):
     """A worker's commits do not wait for the disk: a task whose outcome a database crash

@@ -1,7 +1,6 @@
 """Faults around a real worker: crashes, a database that goes away, a backlog of tasks.
 Nothing may be lost, and a crash is not the task's failure."""
 
-import os
 import random
 import re
 import socket
@@ -12,7 +11,7 @@ from django.db import connection
 
 from exchange_groups.models import Account, Address, Group, GroupMember, Task
 
-from .conftest import IN_CI
+from .conftest import postgresql_only
 from .test_worker import create, status, wait_for
 
 pytestmark = pytest.mark.worker
@@ -75,11 +74,7 @@ def cut_database_connections():
         )
 
 
-@pytest.mark.skipif(
-    os.environ.get("DATABASE_URL", "").split(":")[0] not in ("postgres", "postgresql")
-    and not IN_CI,
-    reason="pg_terminate_backend needs PostgreSQL (CI runs this test on PostgreSQL)",
-)
+@postgresql_only("pg_terminate_backend needs PostgreSQL")
 def test_no_change_is_lost_through_crashes_and_cut_connections(worker, service, customer, domain):
     members = 2500
     Address.objects.bulk_create(
