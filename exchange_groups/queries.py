@@ -7,6 +7,7 @@ from django.db.models import F, Q, Value, prefetch_related_objects
 
 from .models import Account, ExternalContact, Group, GroupMember, Task
 from .models.expressions import full_address
+from .prepared import Ids, Prepared
 
 CONTACTS_ONLY = "contacts"
 
@@ -18,6 +19,12 @@ def groups_overview():
     itself: each use filters it, which clones it (as a generic view's class-level
     queryset is)."""
     return Group.objects.with_overview()
+
+
+# The groups of a page of the groups list (GROUPS_PAGE of them), or a row it polls, read
+# as groups_overview reads them, by a query compiled once per process (prepared.py).
+GROUPS_PAGE = 20
+overview_of = Prepared(lambda ids: groups_overview().filter(pk__in=ids), ids=Ids(GROUPS_PAGE))
 
 
 def with_progress(groups: list[Group]) -> list[Group]:

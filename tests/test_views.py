@@ -377,3 +377,29 @@ def test_a_search_counts_and_pages_its_groups_few_or_many(
     by_domain = logged_in.get(groups, {"q": "example.FR"}).content.decode()
     assert ("Plus de 5 groupes trouvés" if many else "46 groupes trouvés") in by_domain
     assert 'data-label="other@' in by_domain
+
+
+def test_each_rows_menu_leads_to_its_own_group_of_its_own_service_in_the_readers_language(
+    logged_in, service, other_service, customer, group
+):
+    """The "..." menu is rendered once per process and stamped with each row's service and
+    group: a second service's list, a group still being created and another language must
+    each get their own links and words."""
+    other_service.customers.add(customer)
+    theirs = make_group(other_service, customer, local_part="board")
+    Group.objects.filter(pk=theirs.pk).update(state="creating")
+    ours = logged_in.get(reverse("panel:groups", args=[service.name])).content.decode()
+    configure = reverse("panel:group-configure", args=[service.name, group.pk])
+    assert f'href="{configure}"' in ours and "Configurer le groupe" in ours
+    assert "Actions pour team@example.fr" in ours
+    html = logged_in.get(reverse("panel:groups", args=[other_service.name])).content.decode()
+    assert other_service.name in html and f"/services/{service.name}/" not in html
+    export = reverse("panel:group-export", args=[other_service.name, theirs.pk])
+    assert f'href="{export}"' in html and "Actions pour board@other.fr" in html
+    # Not operational yet: its configuration is offered, but not as a link.
+    assert reverse("panel:group-configure", args=[other_service.name, theirs.pk]) not in html
+    assert "Disponible quand le groupe est opérationnel." in html
+    logged_in.cookies["django_language"] = "en"
+    english = logged_in.get(reverse("panel:groups", args=[service.name])).content.decode()
+    assert "Configure the group" in english and "Actions for team@example.fr" in english
+    assert f'href="{configure}"' in english

@@ -12,10 +12,9 @@ from .. import access, services
 from ..models import Group
 from ..models.expressions import full_address
 from ..paging import cursors, narrow_page
-from ..queries import groups_of, groups_overview, with_progress
+from ..queries import GROUPS_PAGE, groups_of, overview_of, with_progress
 from .rendering import render_region
 
-PAGE_SIZE = 20
 # A search finds a few groups most often: up to this many, they are named by their ids
 # (group_search), and paged from them (paging.narrow_page).
 SEARCH_FEW = 100
@@ -81,8 +80,8 @@ def group_list(request, service):
     page = narrow_page(
         groups,
         request.GET.get("page"),
-        PAGE_SIZE,
-        lambda ids: with_progress(list(groups_overview().filter(pk__in=ids))),
+        GROUPS_PAGE,
+        lambda ids: with_progress(overview_of(ids=ids)),
         count=not many,
         counted=Group.objects.filter(found, service=service),
         few=SEARCH_FEW if few else 0,
@@ -100,12 +99,11 @@ def group_row(request, service, group_id):
     so the group is looked up here, within the user's service, not by the guard (a 404)."""
     if not request.htmx:
         return redirect("panel:groups", service=service.name)
-    found = with_progress(list(groups_overview().filter(service=service, pk=group_id)))
+    found = [group for group in overview_of(ids=[group_id]) if group.service_id == service.pk]
     if not found:
         return HttpResponse("")
-    return render(
-        request, "exchange_groups/group_list.html#row", {"service": service, "group": found[0]}
-    )
+    context = {"service": service, "group": with_progress(found)[0]}
+    return render(request, "exchange_groups/group_list.html#row", context)
 
 
 @access.customer_view

@@ -1,0 +1,95 @@
+"""Queries compiled once per process (exchange_groups/prepared.py): each run must read what
+the ORM would have read, for any number of ids, on the connection of the thread running
+it, and a query whose values a lookup rewrites is refused rather than run wrong."""
+
+import threading
+
+import pytest
+from django.db import connections
+from django.urls import reverse
+
+from exchange_groups.models import Account, ExchangeService, Group, Task
+from exchange_groups.prepared import Ids, Prepared
+from exchange_groups.queries import GROUPS_PAGE, groups_overview, overview_of
+
+from .conftest import make_group
+
+
+def _shown(groups):
+    """What the groups list shows of each group."""
+    return sorted(
+        (g.pk, g.email, g.display_name, g.member_count, g.manager_count, g.alias_count, g.status)
+        for g in groups
+    )
+
+
+@pytest.fixture
+def groups(service, customer, domain, accounts):
+    made = []
+    for i in range(GROUPS_PAGE + 1):
+        members = [a.pk for a in accounts[: i % 4]]
+        made.append(make_group(service, customer, f"list{i:02}", member_accounts=members))
+    # One with a task pending, one in error: their statuses come from the subqueries.
+    Task.objects.filter(group=made[1]).update(status="todo")
+    Task.objects.filter(group=made[2]).update(status="error")
+    return made
+
+
+@pytest.mark.django_db
+def test_the_prepared_overview_reads_what_the_orm_reads_for_any_number_of_ids(groups):
+    ids = [g.pk for g in groups]
+    for some in ([ids[0]], ids[1:4], ids[:GROUPS_PAGE], ids):  # 1, 3, a page, more
+        expected = _shown(groups_overview().filter(pk__in=some))
+        assert _shown(overview_of(ids=some)) == expected
+        assert len(expected) == len(some)
+    assert {g.status for g in overview_of(ids=ids[:3])} == {"ok", "pending", "error"}
+    assert overview_of(ids=[]) == []
+    assert overview_of(ids=[-1, ids[0]])[0].pk == ids[0]  # an id no group has: no row
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_prepared_query_runs_on_the_connection_of_the_thread_running_it(
+    service, customer, domain
+):
+    group = make_group(service, customer, "team")
+    overview_of(ids=[group.pk])  # compiled (if not yet) on this thread's connection
+    found, errors = [], []
+
+    def read():
+        try:
+            found.extend(overview_of(ids=[group.pk]))
+        except Exception as exc:  # noqa: BLE001 - reported below, with its type
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    thread.join()
+    assert errors == [] and [g.email for g in found] == ["team@example.fr"]
+
+
+@pytest.mark.django_db
+def test_a_stand_in_that_a_lookup_rewrites_is_refused(service):
+    # icontains sends "%value%": the stand-in is not among the parameters as given.
+    search = Prepared(lambda name: ExchangeService.objects.filter(name__icontains=name), name=str)
+    with pytest.raises(ValueError, match="name: not a parameter"):
+        search(name="hosted")
+    by_name = Prepared(lambda name: ExchangeService.objects.filter(name=name), name=str)
+    assert by_name(name=service.name) == [service]
+    assert by_name(name="nobody") == []
+    of_ids = Prepared(lambda ids: Account.objects.filter(pk__in=ids), ids=Ids(2))
+    assert of_ids(ids=[]) == []
+
+
+@pytest.mark.django_db
+def test_the_service_read_once_compiled_is_still_only_the_users(
+    client, customer, service, other_service
+):
+    client.force_login(customer)
+    assert client.get(reverse("panel:groups", args=[service.name])).status_code == 200
+    assert client.get(reverse("panel:groups", args=[other_service.name])).status_code == 404
+    other_service.customers.add(customer)
+    assert client.get(reverse("panel:groups", args=[other_service.name])).status_code == 200
+    assert client.get(reverse("panel:groups", args=["no-such-service"])).status_code == 404
+    assert Group.objects.count() == 0
