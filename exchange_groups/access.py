@@ -49,10 +49,24 @@ def _service_named() -> Prepared:
 
 def group_for(request, service: ExchangeService, group_id=None, *, queryset=None, **lookup):
     """A group of the service, by id (the panel) or any lookup on `queryset` (the API)."""
+    groups = queryset if queryset is not None else groups_overview()
+    if group_id is not None and not lookup:
+        # Every page of a group reads it: by a query compiled once per process.
+        found = _group_by_id(groups)(service=service, pk=group_id)
+        if not found:
+            raise Http404(_("No such mailing list."))
+        return found[0]
     if group_id is not None:
         lookup["pk"] = group_id
-    groups = queryset if queryset is not None else groups_overview()
     return _one(groups.filter(service=service), _("No such mailing list."), **lookup)
+
+
+@functools.cache
+def _group_by_id(groups) -> Prepared:
+    """The group of a service by id, read from `groups` (a queryset built once per view)."""
+    return Prepared(
+        lambda service, pk: groups.filter(service=service, pk=pk), service=ExchangeService, pk=int
+    )
 
 
 def task_for(request, service: ExchangeService, task_id: int) -> Task:

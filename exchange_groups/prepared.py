@@ -18,9 +18,11 @@ its value, "%...%") is refused when compiling.
     service_named(user=request.user, name="hosted-1")  # -> a list
 
 Stand-ins are described by their kind: `int`, `str`, a model class (its instance's
-primary key is the parameter), or `Ids(size)`, a list of up to `size` ids (`pk__in`):
-fewer ids repeat the first one, which changes nothing in an `IN (...)`, and more take the
-ORM's ordinary path.
+primary key is the parameter), or `Ids(size)`, a list of up to `size` ids (`__in`):
+fewer ids are followed by an id no row has, which changes nothing in an `IN (...)`, and
+more take the ORM's ordinary path. Model instances (select_related, annotations) or values
+(values_list) are read as the ORM reads them; not counts, nor slices (LIMIT is in the
+SQL text).
 """
 
 import copy
@@ -33,6 +35,9 @@ from django.db.models import Model
 # Values no row holds (negative ids, control characters): found among the compiled
 # parameters by value.
 _STAND_IN = -987_654_321_000
+# The id that fills a list of ids to its size: no row has it, so `IN (...)` (and NOT IN)
+# means what it did with the ids alone, an empty list included.
+_NO_ROW = -1
 
 
 class Ids:
@@ -52,8 +57,6 @@ class Prepared:
         for name, kind in self.kinds.items():
             if isinstance(kind, Ids):
                 values[name] = list(values[name])
-                if not values[name]:
-                    return []
                 if len(values[name]) > kind.size:
                     return list(self.build(**values))
         queryset, compiler, sql, slots, params = self._compile()
@@ -66,10 +69,8 @@ class Prepared:
         run = copy.copy(compiler)
         run.connection = connections[queryset.db]
         run.as_sql = lambda *args, **kwargs: (sql, tuple(params))
-        query = queryset.query.clone()
-        query.get_compiler = lambda *args, **kwargs: run
-        prepared = queryset._chain()
-        prepared.query = query
+        prepared = queryset._chain()  # with a query of its own, whose compiler is `run`
+        prepared.query.get_compiler = lambda *args, **kwargs: run
         return list(prepared)
 
     def _compile(self) -> tuple:
@@ -110,7 +111,7 @@ def _stand_in(kind, numbers):
 def _parameters(kind, value) -> list:
     """The compiled parameters that `value` gives."""
     if isinstance(kind, Ids):
-        return value + [value[0]] * (kind.size - len(value))
+        return value + [_NO_ROW] * (kind.size - len(value))
     if isinstance(kind, type) and issubclass(kind, Model):
         return [value.pk]
     return [value]

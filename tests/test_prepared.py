@@ -93,3 +93,46 @@ def test_the_service_read_once_compiled_is_still_only_the_users(
     assert client.get(reverse("panel:groups", args=[other_service.name])).status_code == 200
     assert client.get(reverse("panel:groups", args=["no-such-service"])).status_code == 404
     assert Group.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_values_are_read_as_the_orm_reads_them_and_an_empty_list_of_ids_matches_nothing(
+    service, customer, domain, accounts, contacts
+):
+    from django.db.models import Q
+
+    from exchange_groups.models import GroupMember
+
+    group = make_group(service, customer)
+    GroupMember.objects.bulk_create(
+        [GroupMember(group=group, account=a) for a in accounts[:3]]
+        + [GroupMember(group=group, contact=c) for c in contacts[:2]]
+    )
+    pairs = Prepared(
+        lambda group: (
+            GroupMember.objects.filter(group=group)
+            .order_by("pk")
+            .values_list("account_id", "contact_id")
+        ),
+        group=Group,
+    )
+    orm = list(group.members.order_by("pk").values_list("account_id", "contact_id"))
+    assert pairs(group=group) == orm and len(orm) == 5 and isinstance(orm[0], tuple)
+    flat = Prepared(
+        lambda group: (
+            GroupMember.objects.filter(group=group, account__isnull=False)
+            .order_by("account_id")
+            .values_list("account_id", flat=True)
+        ),
+        group=Group,
+    )
+    assert flat(group=group) == sorted(a.pk for a in accounts[:3])
+    among = Prepared(
+        lambda accounts, contacts: GroupMember.objects.filter(
+            Q(account__in=accounts) | Q(contact__in=contacts)
+        ).values_list("contact_id", flat=True),
+        accounts=Ids(4),
+        contacts=Ids(4),
+    )
+    assert among(accounts=[], contacts=[contacts[0].pk]) == [contacts[0].pk]
+    assert among(accounts=[], contacts=[]) == []

@@ -5,7 +5,7 @@ from typing import NamedTuple
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,12 +18,15 @@ from ..models import (
     ExchangeService,
     ExternalContact,
     Group,
+    GroupManager,
+    GroupMember,
     Task,
     TaskItem,
 )
 from ..models import group as group_rules
 from ..models.directory import LOCAL_PART_MAX_LENGTH, LOCAL_PART_RE
 from ..models.expressions import full_address
+from ..prepared import Ids, Prepared
 
 ADDRESS_TAKEN = "address_taken"
 
@@ -249,14 +252,52 @@ def pending_items(group, *functions) -> list[tuple[str, int | None, int | None]]
     applied (of these `functions`, or all), in the order they were asked. A page that
     needs several views of them (the users page: members, managers, boxes in progress)
     reads them once and passes them on."""
+    if not functions:
+        return _pending_items(group=group)
+    return list(_pending_items_of(group, functions))
+
+
+def _pending_items_of(group, functions=()):
     items = TaskItem.objects.filter(task__group=group, task__status__in=Task.PENDING)
     if functions:
         items = items.filter(task__function__in=functions)
-    return list(
+    return (
         items.exclude(status=TaskItem.Status.DONE)
         .order_by("task_id", "pk")
         .values_list("task__function", "account_id", "contact_id")
     )
+
+
+# The reads of every page and change of a group's users, compiled once per process
+# (prepared.py): on those paths compiling cost as much as running.
+_pending_items = Prepared(_pending_items_of, group=Group)
+_managers = Prepared(
+    lambda group: GroupManager.objects.filter(group=group).values_list("account_id", flat=True),
+    group=Group,
+)
+# Up to this many accounts and as many contacts looked up at once: a page of the picker
+# and the pending changes, most often (more take the ORM's ordinary path).
+_LOOKED_UP = 32
+_members_among = Prepared(
+    lambda group, accounts, contacts: (
+        GroupMember.objects.filter(group=group)
+        .filter(Q(account__in=accounts) | Q(contact__in=contacts))
+        .values_list("account_id", "contact_id")
+    ),
+    group=Group,
+    accounts=Ids(_LOOKED_UP),
+    contacts=Ids(_LOOKED_UP),
+)
+_member_count = Prepared(
+    lambda group: (
+        GroupMember.objects.filter(group=group)
+        .order_by()
+        .values("group")
+        .annotate(n=Count("*"))
+        .values_list("n", flat=True)
+    ),
+    group=Group,
+)
 
 
 def _pending_changes(group, *functions, pending=None):
@@ -300,11 +341,9 @@ def member_outlook(
     contacts = [pk for kind, pk in looked_up if kind == "contact"]
     live = {
         ("account", a) if a else ("contact", c)
-        for a, c in group.members.filter(
-            Q(account__in=accounts) | Q(contact__in=contacts)
-        ).values_list("account_id", "contact_id")
+        for a, c in _members_among(group=group, accounts=accounts, contacts=contacts)
     }
-    count = group.members.count() if counted else None
+    count = sum(_member_count(group=group)) if counted else None
     for function, member in changes:
         if function == Fn.ADD_MEMBER and member not in live:
             live.add(member)
@@ -316,7 +355,7 @@ def member_outlook(
 
 
 def expected_managers(group: Group, pending=None) -> set[int]:
-    live = set(group.managers.values_list("account_id", flat=True))
+    live = set(_managers(group=group))
     changes = _pending_changes(group, Fn.ADD_MANAGER, Fn.DELETE_MANAGER, pending=pending)
     for function, account_id, _c in changes:
         (live.add if function == Fn.ADD_MANAGER else live.discard)(account_id)
