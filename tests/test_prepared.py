@@ -136,3 +136,25 @@ def test_values_are_read_as_the_orm_reads_them_and_an_empty_list_of_ids_matches_
     )
     assert among(accounts=[], contacts=[contacts[0].pk]) == [contacts[0].pk]
     assert among(accounts=[], contacts=[]) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("how_many", [3, 40])  # within one prepared read, and beyond it
+def test_a_change_naming_another_customers_account_is_refused_whatever_its_size(
+    how_many, service, customer, domain, other_service
+):
+    from django.core.exceptions import ValidationError
+
+    from exchange_groups import services
+
+    from .conftest import make_account
+
+    group = make_group(service, customer)
+    ours = [make_account(service, f"staff{i}") for i in range(how_many)]
+    theirs = make_account(other_service, "intruder", domain=other_service.domains.first())
+    with pytest.raises(ValidationError) as refused:
+        services.add_members(group, user=customer, accounts=[a.pk for a in ours] + [theirs.pk])
+    assert "Choisissez des comptes de ce service." in refused.value.message_dict["members"]
+    assert not Task.objects.filter(group=group, function="addDistributionGroupMember").exists()
+    task = services.add_members(group, user=customer, accounts=[a.pk for a in ours])
+    assert task.items.count() == how_many

@@ -1,5 +1,6 @@
 """What the service functions share: errors, address rules, item lookups, tasks."""
 
+import functools
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -183,14 +184,14 @@ def require_operational(group: Group):
         )
 
 
-def _resolve(queryset, ids: Iterable, field: str, errors: Errors, unknown_message: str):
-    """The objects of `queryset` (already scoped to the service) with these ids."""
+def _resolve(read, ids: Iterable, field: str, errors: Errors, unknown_message: str):
+    """The objects with these ids that `read(ids)` finds (among the service's)."""
     try:
         wanted = {int(pk) for pk in ids}
     except (TypeError, ValueError):
         errors.add(field, unknown_message)
         return []
-    found = list(queryset.filter(pk__in=wanted)) if wanted else []
+    found = read(wanted) if wanted else []
     if len(found) != len(wanted):
         errors.add(field, unknown_message)
     return found
@@ -229,7 +230,7 @@ def service_refs(service, ids, field, errors, kind: str) -> list[Ref]:
 
 def service_accounts(service, ids, field, errors):
     return _resolve(
-        Account.objects.filter(service=service).select_related("address__domain"),
+        lambda wanted: _accounts_among(service=service, ids=wanted),
         ids,
         field,
         errors,
@@ -239,7 +240,7 @@ def service_accounts(service, ids, field, errors):
 
 def service_contacts(service, ids, field, errors):
     return _resolve(
-        ExternalContact.objects.filter(service=service),
+        lambda wanted: _contacts_among(service=service, ids=wanted),
         ids,
         field,
         errors,
@@ -252,9 +253,7 @@ def pending_items(group, *functions) -> list[tuple[str, int | None, int | None]]
     applied (of these `functions`, or all), in the order they were asked. A page that
     needs several views of them (the users page: members, managers, boxes in progress)
     reads them once and passes them on."""
-    if not functions:
-        return _pending_items(group=group)
-    return list(_pending_items_of(group, functions))
+    return _pending_items(tuple(functions))(group=group)
 
 
 def _pending_items_of(group, functions=()):
@@ -270,7 +269,12 @@ def _pending_items_of(group, functions=()):
 
 # The reads of every page and change of a group's users, compiled once per process
 # (prepared.py): on those paths compiling cost as much as running.
-_pending_items = Prepared(_pending_items_of, group=Group)
+@functools.cache
+def _pending_items(functions: tuple) -> Prepared:
+    """pending_items of these functions (a few sets of them: members, administrators...)."""
+    return Prepared(lambda group: _pending_items_of(group, functions), group=Group)
+
+
 _managers = Prepared(
     lambda group: GroupManager.objects.filter(group=group).values_list("account_id", flat=True),
     group=Group,
@@ -287,6 +291,18 @@ _members_among = Prepared(
     group=Group,
     accounts=Ids(_LOOKED_UP),
     contacts=Ids(_LOOKED_UP),
+)
+_accounts_among = Prepared(
+    lambda service, ids: Account.objects.filter(service=service, pk__in=ids).select_related(
+        "address__domain"
+    ),
+    service=ExchangeService,
+    ids=Ids(_LOOKED_UP),
+)
+_contacts_among = Prepared(
+    lambda service, ids: ExternalContact.objects.filter(service=service, pk__in=ids),
+    service=ExchangeService,
+    ids=Ids(_LOOKED_UP),
 )
 _member_count = Prepared(
     lambda group: (
