@@ -22,6 +22,8 @@ from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db.models import Model, Q
 from django.utils.functional import cached_property
 
+from .prepared import Ids, Prepared
+
 
 def narrow_page(
     queryset,
@@ -223,12 +225,8 @@ class Keyset:
         if isinstance(first, Model) and not any("__" in field for field in self.fields):
             keys = {_pk(row): [getattr(row, f) for f in self.fields] for row in (first, last)}
         else:
-            keys = dict(
-                (row[0], row[1:])
-                for row in self.queryset.model.objects.filter(pk__in=ids).values_list(
-                    "pk", *self.fields
-                )
-            )
+            read = _order_values(self.queryset.model, tuple(self.fields))
+            keys = {row[0]: row[1:] for row in read(ids=ids)}
         if page.has_next():
             page.next_cursor = self._encode(keys[ids[1]])
         if page.has_previous():
@@ -238,6 +236,14 @@ class Keyset:
     def _encode(self, values) -> str:
         plain = [v.isoformat() if hasattr(v, "isoformat") else v for v in values]
         return signing.dumps(plain, salt=self.SALT, compress=True)
+
+
+@functools.cache
+def _order_values(model, fields: tuple) -> Prepared:
+    """(pk, *fields) of two rows of a list, by a query compiled once per process."""
+    return Prepared(
+        lambda ids: model.objects.filter(pk__in=ids).values_list("pk", *fields), ids=Ids(2)
+    )
 
 
 def _pk(row):

@@ -19,10 +19,10 @@ its value, "%...%") is refused when compiling.
 
 Stand-ins are described by their kind: `int`, `str`, a model class (its instance's
 primary key is the parameter), or `Ids(size)`, a list of up to `size` ids (`__in`):
-fewer ids are followed by an id no row has, which changes nothing in an `IN (...)`, and
-more take the ORM's ordinary path. Model instances (select_related, annotations) or values
-(values_list) are read as the ORM reads them; not counts, nor slices (LIMIT is in the
-SQL text).
+fewer ids are followed by an id no row has, up to one of a few compiled sizes, which
+changes nothing in an `IN (...)`; more take the ORM's ordinary path. Model instances
+(select_related, annotations) or values (values_list) are read as the ORM reads them; not
+counts, nor slices that vary (LIMIT is in the SQL text).
 """
 
 import copy
@@ -41,28 +41,39 @@ _NO_ROW = -1
 
 
 class Ids:
-    """The stand-in of a list of up to `size` ids."""
+    """The stand-in of a list of up to `size` ids. A list is compiled at a few sizes (4,
+    16, 64... up to `size`), and filled to the smallest that holds it: a page of 20 groups
+    in 30 groups each does not send 500 parameters, nor one of 3 ids 64."""
 
     def __init__(self, size: int):
         self.size = size
+
+    def fitting(self, count: int) -> int:
+        size = 4
+        while size < count:
+            size *= 4
+        return min(size, self.size)
 
 
 class Prepared:
     def __init__(self, build, **kinds):
         self.build, self.kinds = build, kinds
-        self._compiled = None
+        self._compiled: dict[tuple, tuple] = {}
         self._lock = threading.Lock()
 
     def __call__(self, **values) -> list:
+        sizes = {}
         for name, kind in self.kinds.items():
             if isinstance(kind, Ids):
                 values[name] = list(values[name])
                 if len(values[name]) > kind.size:
                     return list(self.build(**values))
-        queryset, compiler, sql, slots, params = self._compile()
+                sizes[name] = kind.fitting(len(values[name]))
+        queryset, compiler, sql, slots, params = self._compile(sizes)
         params = list(params)
         for name, kind in self.kinds.items():
-            for slot, value in zip(slots[name], _parameters(kind, values[name]), strict=True):
+            given = _parameters(kind, values[name], sizes.get(name))
+            for slot, value in zip(slots[name], given, strict=True):
                 params[slot] = value
         # A copy per run: the compiled one is shared by the process's threads, each with
         # its own connection.
@@ -73,11 +84,15 @@ class Prepared:
         prepared.query.get_compiler = lambda *args, **kwargs: run
         return list(prepared)
 
-    def _compile(self) -> tuple:
+    def _compile(self, sizes: dict[str, int]) -> tuple:
+        key = tuple(sizes.values())
         with self._lock:
-            if self._compiled is None:
+            if key not in self._compiled:
                 numbers = itertools.count()
-                stand_ins = {name: _stand_in(kind, numbers) for name, kind in self.kinds.items()}
+                stand_ins = {
+                    name: _stand_in(kind, numbers, sizes.get(name))
+                    for name, kind in self.kinds.items()
+                }
                 queryset = self.build(**stand_ins)
                 compiler = queryset.query.get_compiler(using=queryset.db)
                 # as_sql also sets up what reading the rows needs (select, klass_info).
@@ -88,17 +103,17 @@ class Prepared:
                         at.setdefault(value, []).append(i)
                 slots = {}
                 for name, kind in self.kinds.items():
-                    expected = _parameters(kind, stand_ins[name])
+                    expected = _parameters(kind, stand_ins[name], sizes.get(name))
                     if any(len(at.get(value, ())) != 1 for value in expected):
                         raise ValueError(f"{name}: not a parameter of the compiled query")
                     slots[name] = [at[value][0] for value in expected]
-                self._compiled = (queryset, compiler, sql, slots, params)
-        return self._compiled
+                self._compiled[key] = (queryset, compiler, sql, slots, params)
+            return self._compiled[key]
 
 
-def _stand_in(kind, numbers):
+def _stand_in(kind, numbers, size):
     if isinstance(kind, Ids):
-        return [_STAND_IN - next(numbers) for _ in range(kind.size)]
+        return [_STAND_IN - next(numbers) for _ in range(size)]
     if kind is int:
         return _STAND_IN - next(numbers)
     if kind is str:
@@ -108,10 +123,10 @@ def _stand_in(kind, numbers):
     raise TypeError(f"no stand-in for {kind!r}")
 
 
-def _parameters(kind, value) -> list:
-    """The compiled parameters that `value` gives."""
+def _parameters(kind, value, size) -> list:
+    """The compiled parameters that `value` gives (a list of ids filled to `size`)."""
     if isinstance(kind, Ids):
-        return value + [_NO_ROW] * (kind.size - len(value))
+        return value + [_NO_ROW] * (size - len(value))
     if isinstance(kind, type) and issubclass(kind, Model):
         return [value.pk]
     return [value]

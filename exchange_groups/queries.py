@@ -141,9 +141,8 @@ def group_addresses(field: str, ids) -> dict[int, list[str]]:
     hundreds of memberships, each of which cost four model objects when prefetched. The
     groups are read by id in a second query: joined to the memberships, PostgreSQL read
     every group of the platform (a hash join) to find the few hundred of a page."""
-    rows = list(GroupMember.objects.filter(**{f"{field}__in": ids}).values_list(field, "group"))
-    groups = Group.objects.filter(pk__in={group for _owner, group in rows}).order_by()
-    mails = dict(groups.annotate(mail=full_address()).values_list("pk", "mail"))
+    rows = _memberships(field)(ids=ids)
+    mails = dict(_group_mails(ids={group for _owner, group in rows}))
     found: dict[int, list[str]] = {}
     for owner, group in rows:
         found.setdefault(owner, []).append(mails[group])
@@ -152,10 +151,37 @@ def group_addresses(field: str, ids) -> dict[int, list[str]]:
     return found
 
 
+# A page of the accounts and contacts tabs: its rows, their memberships and their groups'
+# addresses are read by queries compiled once per process (prepared.py); more ids than
+# these take the ORM's ordinary path.
+LISTED = 25
+accounts_by_id = Prepared(
+    lambda ids: Account.objects.filter(pk__in=ids).select_related("address__domain"),
+    ids=Ids(LISTED),
+)
+
+
+@functools.cache
+def _memberships(field: str) -> Prepared:
+    return Prepared(
+        lambda ids: GroupMember.objects.filter(**{f"{field}__in": ids}).values_list(field, "group"),
+        ids=Ids(LISTED),
+    )
+
+
+_group_mails = Prepared(
+    lambda ids: (
+        Group.objects.filter(pk__in=ids).order_by().annotate(mail=full_address())
+    ).values_list("pk", "mail"),
+    ids=Ids(1024),
+)
+
+
 def with_groups(rows, field: str) -> list:
-    """The rows (accounts or external contacts: `field`), each with `groups`: the
-    addresses of the groups it is a member of."""
-    rows = list(rows.select_related("address__domain") if field == "account" else rows)
+    """The rows (accounts or external contacts: `field`; a queryset, or a list read with
+    their addresses), each with `groups`: the addresses of the groups it is a member of."""
+    if not isinstance(rows, list):
+        rows = list(rows.select_related("address__domain") if field == "account" else rows)
     groups = group_addresses(field, [row.pk for row in rows])
     for row in rows:
         row.groups = groups.get(row.pk, [])

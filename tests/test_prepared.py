@@ -38,7 +38,8 @@ def groups(service, customer, domain, accounts):
 @pytest.mark.django_db
 def test_the_prepared_overview_reads_what_the_orm_reads_for_any_number_of_ids(groups):
     ids = [g.pk for g in groups]
-    for some in ([ids[0]], ids[1:4], ids[:GROUPS_PAGE], ids):  # 1, 3, a page, more
+    # Each compiled size (4, 16, 20 ids), filled or not, and more ids than a page.
+    for some in ([ids[0]], ids[1:4], ids[:4], ids[:5], ids[:17], ids[:GROUPS_PAGE], ids):
         expected = _shown(groups_overview().filter(pk__in=some))
         assert _shown(overview_of(ids=some)) == expected
         assert len(expected) == len(some)

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 from .. import access, services
 from ..forms import ContactForm
 from ..models import ExternalContact, GroupMember
-from ..queries import with_groups
+from ..queries import LISTED, with_groups
 from .rendering import render_region
 
 
@@ -37,7 +37,7 @@ def contacts(request, service):
     rows = ExternalContact.objects.filter(service=service)
     if q:
         rows = rows.filter(Q(email__icontains=q) | Q(display_name__icontains=q))
-    page = Paginator(rows, 25).get_page(request.GET.get("page"))
+    page = Paginator(rows, LISTED).get_page(request.GET.get("page"))
     page.object_list = with_groups(page.object_list, "contact")
     context = {"service": service, "tab": "contacts", "page": page, "q": q, "form": form}
     return render_region(request, "exchange_groups/contacts.html", "table", context)

@@ -3,9 +3,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from .. import access
-from ..models import Account, ExchangeService
+from ..models import ExchangeService
 from ..paging import cursors, narrow_page
-from ..queries import accounts_of, with_groups
+from ..queries import LISTED, accounts_by_id, accounts_of, with_groups
 from .rendering import render_region
 
 
@@ -57,8 +57,8 @@ def accounts(request, service):
     page = narrow_page(
         rows,
         request.GET.get("page"),
-        25,
-        lambda ids: with_groups(Account.objects.filter(pk__in=ids), "account"),
+        LISTED,
+        lambda ids: with_groups(accounts_by_id(ids=ids), "account"),
         count=False,
         **cursors(request),
     )
