@@ -142,7 +142,7 @@ def group_addresses(field: str, ids) -> dict[int, list[str]]:
     groups are read by id in a second query: joined to the memberships, PostgreSQL read
     every group of the platform (a hash join) to find the few hundred of a page."""
     rows = _memberships(field)(ids=ids)
-    mails = dict(_group_mails(ids={group for _owner, group in rows}))
+    mails = dict(_group_mails(ids={group for _owner, group in rows})) if rows else {}
     found: dict[int, list[str]] = {}
     for owner, group in rows:
         found.setdefault(owner, []).append(mails[group])

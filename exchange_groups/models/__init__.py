@@ -1,6 +1,6 @@
 from .directory import Account, Address, ExternalContact
 from .drift import Drift
-from .group import Alias, Delegation, Group, GroupManager, GroupMember
+from .group import Alias, Delegation, Group, GroupManager, GroupMember, GroupMemberCount
 from .service import Domain, ExchangeService
 from .task import Task, TaskItem
 from .token import ApiToken
@@ -18,6 +18,7 @@ __all__ = [
     "Group",
     "GroupManager",
     "GroupMember",
+    "GroupMemberCount",
     "Task",
     "TaskItem",
 ]

@@ -2,7 +2,8 @@
 a requested change lives in its task until a worker has applied it."""
 
 from django.db import models, transaction
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from ..audit import AuditedHistory
@@ -38,7 +39,12 @@ class GroupQuerySet(models.QuerySet):
         return self.with_drift().annotate(
             alias_count=count_of(Alias, "group"),
             manager_count=count_of(GroupManager, "group"),
-            member_count=count_of(GroupMember, "group"),
+            # Kept by the database (GroupMemberCount), not counted: a 10,000-member group
+            # cost 1 to 2.5 ms on every page that shows it.
+            member_count=Coalesce(
+                Subquery(GroupMemberCount.objects.filter(group=OuterRef("pk")).values("members")),
+                Value(0),
+            ),
             has_pending_task=Exists(tasks.filter(status__in=Task.PENDING)),
             last_task_status=Subquery(tasks.order_by("-pk").values("status")[:1]),
         )
@@ -284,6 +290,31 @@ class GroupMember(models.Model):
 
     def __str__(self):
         return str(self.account or self.contact)
+
+
+class GroupMemberCount(models.Model):
+    """How many members a group has, kept by the database: triggers on the members' table
+    (migration 0016) count every row inserted and deleted, whoever writes it (the engine's
+    SQL, support in the admin, a deleted account's cascade). The groups list and the users
+    page read it instead of counting a 10,000-member group's rows on every view. No row:
+    no member. Never written from Python."""
+
+    group = models.OneToOneField(
+        Group,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="kept_member_count",
+        verbose_name=_("group"),
+    )
+    # No CHECK (>= 0): a count gone wrong must never make a member's deletion fail.
+    members = models.IntegerField(_("members"), default=0)
+
+    class Meta:
+        verbose_name = _("member count")
+        verbose_name_plural = _("member counts")
+
+    def __str__(self):
+        return str(self.members)
 
 
 class GroupManager(models.Model):

@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,6 +21,7 @@ from ..models import (
     Group,
     GroupManager,
     GroupMember,
+    GroupMemberCount,
     Task,
     TaskItem,
 )
@@ -305,13 +306,7 @@ _contacts_among = Prepared(
     ids=Ids(_LOOKED_UP),
 )
 _member_count = Prepared(
-    lambda group: (
-        GroupMember.objects.filter(group=group)
-        .order_by()
-        .values("group")
-        .annotate(n=Count("*"))
-        .values_list("n", flat=True)
-    ),
+    lambda group: GroupMemberCount.objects.filter(group=group).values_list("members", flat=True),
     group=Group,
 )
 
