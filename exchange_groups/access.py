@@ -41,7 +41,9 @@ def service_for(request, service_name: str | None = None, **lookup) -> ExchangeS
 @functools.cache
 def _service_named() -> Prepared:
     return Prepared(
-        lambda user, name: ExchangeService.objects.granted_to(user).filter(name=name),
+        lambda user, name: (
+            ExchangeService.objects.granted_to(user).filter(name=name).with_sole_domain()
+        ),
         user=get_user_model(),
         name=str,
     )

@@ -68,14 +68,21 @@ def in_its_domain(rows, service):
     has one (most do), so that a list ordered by local part walks that domain's entries of
     the (domain, local part) index, 20 of them for a page, where the platform-wide order
     would step over every other service's addresses between two of this one's (3 ms for a
-    service of 100 groups on a platform of 11,000). The domains are read into the
-    service's prefetch cache: a page that lists them too (the search, the picker's domain
-    filter, `service.domains.all()`) reads them once."""
-    prefetch_related_objects([service], "domains")
-    domains = service.domains.all()
-    if len(domains) == 1:  # an address of the service is in a domain of the service
-        rows = rows.filter(address__domain_id=domains[0].pk)
+    service of 100 groups on a platform of 11,000). That domain is read with the service by
+    the guard of every page (ExchangeService.objects.with_sole_domain); a service read
+    otherwise has its domains read into its prefetch cache, so that a page that lists them
+    too (`service.domains.all()`) reads them once."""
+    sole = getattr(service, "sole_domain_id", _UNREAD)
+    if sole is _UNREAD:
+        prefetch_related_objects([service], "domains")
+        domains = service.domains.all()
+        sole = domains[0].pk if len(domains) == 1 else None
+    if sole is not None:  # an address of the service is in a domain of the service
+        rows = rows.filter(address__domain_id=sole)
     return rows
+
+
+_UNREAD = object()
 
 
 def directory(service, q="", domain="", accounts_only=False, *, limit: int | None = None):

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models import Count, Min, OuterRef, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from ..audit import AuditedHistory
@@ -11,6 +12,20 @@ class ExchangeServiceQuerySet(models.QuerySet):
         if not user.is_authenticated:
             return self.none()
         return self.filter(customers=user)
+
+    def with_sole_domain(self):
+        """`sole_domain_id`: the service's domain when it has exactly one (most do), else
+        None; read with the service, it spares a page reading the domains to know it
+        (queries.in_its_domain)."""
+        domains = (
+            Domain.objects.filter(service=OuterRef("pk"))
+            .order_by()
+            .values("service")
+            .annotate(n=Count("pk"), first=Min("pk"))
+            .filter(n=1)
+            .values("first")
+        )
+        return self.annotate(sole_domain_id=Subquery(domains))
 
 
 class ExchangeService(models.Model):

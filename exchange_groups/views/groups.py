@@ -40,9 +40,8 @@ def group_search(q: str, service) -> tuple[Q, bool | None]:
     # 100 groups on a platform of 11,000). A text found in more groups (a search for
     # "group" among groups named so) is tested on each group of the service instead, as
     # the list walks them: a union of 10,000 ids, counted then paged, took 80 ms twice.
-    # The domains are matched as the groups list has read them (queries.in_its_domain).
     ours = Group.objects.filter(service=service).order_by()
-    listed = groups_of(service)  # first: it reads the service's domains for both
+    listed = groups_of(service)
     domains = [d.pk for d in service.domains.all() if q.casefold() in d.name.casefold()]
     parts = [
         listed.filter(address__local_part__icontains=q).order_by(),
