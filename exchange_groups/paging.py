@@ -36,13 +36,14 @@ def narrow_page(
     few: int = 0,
     **cursors,
 ):
-    """A Page of `queryset` (ordered, filtered) whose objects are `fetch(ids)` in the
-    queryset's order; without `count`, a countless page (which takes `after`/`before`).
+    """A Page of `queryset` (ordered, filtered; or a list of ids, in order) whose objects
+    are `fetch(ids)` in that order; without `count`, a countless page (which takes
+    `after`/`before`).
     `counted`: the same rows, cheaper to count (without the joins that only the order
     needs). `few` (a search, which finds a few rows most often): the ids of up to `few`
     rows are read first; if that is all of them, they are counted and paged in Python,
     and the search runs once instead of twice (the count, then the page)."""
-    ids = queryset.values_list("pk", flat=True)
+    ids = queryset if isinstance(queryset, list) else queryset.values_list("pk", flat=True)
     if count and few:
         found = list(ids[: few + 1])
         if len(found) <= few:

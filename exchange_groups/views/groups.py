@@ -1,3 +1,5 @@
+from typing import NamedTuple
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -9,9 +11,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import access, services
-from ..models import Group
+from ..models import ExchangeService, Group
 from ..models.expressions import full_address
 from ..paging import cursors, narrow_page
+from ..prepared import Ids, Prepared
 from ..queries import GROUPS_PAGE, groups_of, overview_of, with_progress
 from .rendering import render_region
 
@@ -20,18 +23,39 @@ from .rendering import render_region
 SEARCH_FEW = 100
 
 
+class Search(NamedTuple):
+    """What group_search found: the groups' condition; whether they are few (True: up to
+    SEARCH_FEW, named by `ids`), more (False), or were not looked up first (None: a whole
+    address, SQLite)."""
+
+    condition: Q
+    few: bool | None
+    ids: frozenset = frozenset()
+
+
+# The few groups found, in the list's order, by a query compiled once per process
+# (prepared.py): compiling it with its up to SEARCH_FEW ids cost as much as running it.
+_in_order = Prepared(
+    lambda service, ids: (
+        Group.objects.filter(service=service, pk__in=ids)
+        .order_by("address__local_part", "address_id")
+        .values_list("pk", flat=True)
+    ),
+    service=ExchangeService,
+    ids=Ids(SEARCH_FEW),
+)
+
+
 def search_groups(queryset, q: str, service):
     """Server-side search by address (local part, domain or the whole address) or name,
     among the groups of `queryset` (the service's)."""
-    return queryset.filter(group_search(q, service)[0]) if q else queryset
+    return queryset.filter(group_search(q, service).condition) if q else queryset
 
 
-def group_search(q: str, service) -> tuple[Q, bool | None]:
-    """The condition of search_groups, for the groups of `service`, and whether it names
-    the groups found by their ids (True: up to SEARCH_FEW of them), or found more (False);
-    None where they were not looked up first (a whole address, SQLite)."""
+def group_search(q: str, service) -> Search:
+    """The groups of `service` that search_groups finds (Search)."""
     if "@" in q or connection.vendor != "postgresql":
-        return Q(IContains(full_address(), q)) | Q(display_name__icontains=q), None
+        return Search(Q(IContains(full_address(), q)) | Q(display_name__icontains=q), None)
     # Without "@" the text is within the local part, the name or the domain: each is
     # looked up among the service's groups on its own, where a trigram index answers it
     # (migration 0009), and up to SEARCH_FEW groups found are named by their ids: the
@@ -53,22 +77,25 @@ def group_search(q: str, service) -> tuple[Q, bool | None]:
     # than SEARCH_FEW groups, fewer rows are all of them.
     found = list(ids[0].union(*ids[1:], all=True)[: len(ids) * SEARCH_FEW + 1])
     if len(set(found)) <= SEARCH_FEW:
-        return Q(pk__in=set(found)), True
+        return Search(Q(pk__in=set(found)), True, frozenset(found))
     anywhere = Q(address__local_part__icontains=q) | Q(display_name__icontains=q)
-    return anywhere | Q(address__domain__in=domains), False
+    return Search(anywhere | Q(address__domain__in=domains), False)
 
 
 @access.customer_view
 @require_GET
 def group_list(request, service):
     q = request.GET.get("q", "").strip()
-    found, few = group_search(q, service) if q else (Q(), None)
+    search = group_search(q, service) if q else Search(Q(), None)
+    found, few = search.condition, search.few
     # Ordered as group_address_domain_order holds them (queries.groups_of), so that a
     # page reads 20 entries of the index instead of sorting every group. But a few groups
     # found, named by their ids, are read by them and sorted: walking the domain's index
     # to find them read all its entries (3 ms in a service of 10,000 groups).
-    groups = Group.objects.filter(service=service) if few else groups_of(service)
-    groups = groups.filter(found).order_by("address__local_part", "address_id")
+    if few:
+        groups = _in_order(service=service, ids=search.ids)  # a list of ids, in order
+    else:
+        groups = groups_of(service).filter(found).order_by("address__local_part", "address_id")
     # The counts and statuses are computed for the 20 groups shown, not for every group.
     # The total counts the same groups on the groups' own service index: every group's
     # address is of kind "group", and the join to say so cost 2.5 ms per 10,000 groups.
