@@ -97,6 +97,10 @@ def test_users_page_shows_today_and_submits_only_changes(owner, service, group, 
     # It opens on every domain, external contacts included: the count matches the ticks.
     assert rows["friend0@partner.com"]["member"]
     assert page.context["counts"]["member"] == sum(r["member"] for r in rows.values()) == 2
+    # An external contact's administrator box is not offered, and says why.
+    html = page.content.decode()
+    assert 'disabled aria-label="Un contact externe ne peut pas être administrateur."' in html
+    assert "Impossible pour un contact externe" in html
     token = page.context["token"]
     shown = [r["key"] for r in page.context["rows"]]
     # Untick user0, tick user2 as contact; keep the external contact and user1.
@@ -169,6 +173,7 @@ def test_delegations_exclusive_and_pending_boxes(owner, service, group, accounts
     assert rows["user3@example.fr"]["busy"] and rows["user3@example.fr"]["send_on_behalf"]
     html = page.content.decode()
     assert "Exclusif avec l’autre droit" in html and "Tâche en cours" in html
+    assert 'disabled aria-label="Impossible avec l’autre droit"' in html
     # Both rights ticked for one account (possible without JavaScript): refused.
     token = page.context["token"]
     key = f"account:{accounts[2].pk}"

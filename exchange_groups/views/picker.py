@@ -17,6 +17,7 @@ and how many are ticked: a group of 10,000 members is neither read nor held whol
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.core.paginator import Paginator
 from django.utils.translation import gettext as _
@@ -59,6 +60,15 @@ class Ticks:
     counts: dict[str, int]
 
 
+class Blocked(NamedTuple):
+    """Why a box is not offered: its accessible name (and title), and the note under it.
+    Named fields: the template reads them as attributes (an index, `.0`, first fails as
+    an attribute and costs the template engine a dir() of the tuple)."""
+
+    label: str
+    note: str
+
+
 @dataclass
 class Box:
     """One box of a row, as _picker.html writes every box: ticked or not, disabled while a
@@ -69,7 +79,7 @@ class Box:
     ticked: bool
     label: str  # the box's accessible name
     busy: bool = False
-    blocked: tuple[str, str] | None = None  # (label, note)
+    blocked: Blocked | None = None
 
 
 class Picker:
@@ -226,7 +236,7 @@ class MembersPicker(Picker):
             busy=row.get("manager_pending", False),
         )
         if row["kind"] != "account":
-            manager.blocked = (
+            manager.blocked = Blocked(
                 _("An external contact cannot be an administrator."),
                 _("Not possible for an external contact"),
             )
@@ -258,7 +268,7 @@ class DelegationsPicker(Picker):
     def boxes(self, row: dict) -> list[Box]:
         address = {"address": row["address"]}
         busy = row.get("busy", False)
-        exclusive = (
+        exclusive = Blocked(
             _("Not possible with the other right"),
             _("Exclusive with the other right"),
         )
