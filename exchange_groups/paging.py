@@ -272,6 +272,15 @@ class CountlessPage(Page):
         return (self.number - 1) * self.paginator.per_page + len(self.object_list)
 
 
+def read_page(rows: list, number: int, per_page: int) -> CountlessPage:
+    """A countless page of rows already read: the page's, and one more if a next page
+    exists (no cursors: a list of plain rows, as a union's)."""
+    paginator = CountlessPaginator(rows, per_page)
+    page = CountlessPage(rows[:per_page], number, paginator, more=len(rows) > per_page)
+    page.next_cursor = page.previous_cursor = ""
+    return page
+
+
 def countless_page(
     queryset, number, per_page: int, *, after: str = "", before: str = "", counted=None
 ):

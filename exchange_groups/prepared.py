@@ -73,8 +73,9 @@ class Prepared:
         params = list(params)
         for name, kind in self.kinds.items():
             given = _parameters(kind, values[name], sizes.get(name))
-            for slot, value in zip(slots[name], given, strict=True):
-                params[slot] = value
+            for places, value in zip(slots[name], given, strict=True):
+                for place in places:  # a value used twice (a union's parts) is in both
+                    params[place] = value
         # A copy per run: the compiled one is shared by the process's threads, each with
         # its own connection.
         run = copy.copy(compiler)
@@ -104,9 +105,9 @@ class Prepared:
                 slots = {}
                 for name, kind in self.kinds.items():
                     expected = _parameters(kind, stand_ins[name], sizes.get(name))
-                    if any(len(at.get(value, ())) != 1 for value in expected):
+                    if not all(value in at for value in expected):
                         raise ValueError(f"{name}: not a parameter of the compiled query")
-                    slots[name] = [at[value][0] for value in expected]
+                    slots[name] = [at[value] for value in expected]  # where each one is
                 self._compiled[key] = (queryset, compiler, sql, slots, params)
             return self._compiled[key]
 

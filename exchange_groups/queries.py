@@ -5,7 +5,7 @@ import functools
 from django.db import connection
 from django.db.models import F, Q, Value, prefetch_related_objects
 
-from .models import Account, ExternalContact, Group, GroupMember, Task
+from .models import Account, ExchangeService, ExternalContact, Group, GroupMember, Task
 from .models.expressions import full_address
 from .prepared import Ids, Prepared
 
@@ -129,6 +129,30 @@ def directory(service, q="", domain="", accounts_only=False, *, limit: int | Non
     else:
         accounts, contacts = accounts.order_by(), contacts.order_by()
     return accounts.union(contacts, all=True).order_by("order_key", "order_domain", "kind", "pk")
+
+
+def directory_first_page(service, accounts_only: bool, size: int) -> list | None:
+    """The first `size` + 1 rows of directory(service) (no search, no domain chosen: how
+    the users and delegations pages open), by a query compiled once per process for each
+    shape (prepared.py): composing and compiling the union cost more than running it.
+    None for a service not read by the guard (its sole domain unknown): then the caller
+    composes directory()."""
+    sole = getattr(service, "sole_domain_id", _UNREAD)
+    if sole is _UNREAD:
+        return None
+    read = _first_page(accounts_only, sole is not None, size)
+    return read(service=service, **({"domain": sole} if sole is not None else {}))
+
+
+@functools.cache
+def _first_page(accounts_only: bool, one_domain: bool, size: int) -> Prepared:
+    def build(service, domain=None):
+        service.sole_domain_id = domain  # the stand-in service, as the guard reads one
+        return directory(service, accounts_only=accounts_only, limit=size + 1)[: size + 1]
+
+    if one_domain:
+        return Prepared(build, service=ExchangeService, domain=int)
+    return Prepared(build, service=ExchangeService)
 
 
 def managers_without_mail(service, managers, member_accounts) -> list[str]:

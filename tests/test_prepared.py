@@ -159,3 +159,31 @@ def test_a_change_naming_another_customers_account_is_refused_whatever_its_size(
     assert not Task.objects.filter(group=group, function="addDistributionGroupMember").exists()
     task = services.add_members(group, user=customer, accounts=[a.pk for a in ours])
     assert task.items.count() == how_many
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("domains", [1, 2])
+@pytest.mark.parametrize("page", ["panel:group-users", "panel:group-delegations"])
+def test_the_pickers_open_on_the_directorys_first_rows(
+    client, customer, service, domain, contacts, domains, page
+):
+    """The users and delegations pages read their first page by a compiled query (one per
+    shape: a service of one domain walks that domain's index entries): the same rows, in
+    the same order, as the directory composed by the ORM."""
+    from exchange_groups.models import Domain
+    from exchange_groups.queries import directory
+
+    from .conftest import make_account
+
+    if domains == 2:
+        Domain.objects.create(service=service, name="autre.fr")
+    for i in range(25):
+        make_account(service, f"staff{i:02}", domain=service.domains.order_by("-pk")[i % domains])
+    group = make_group(service, customer)
+    client.force_login(customer)
+    shown = client.get(reverse(page, args=[service.name, group.pk])).context["rows"]
+    accounts_only = page == "panel:group-delegations"
+    expected = [row[2] for row in directory(service, accounts_only=accounts_only)[:20]]
+    assert [row["address"] for row in shown] == expected and len(expected) == 20
+    if not accounts_only:
+        assert {row["kind"] for row in shown} == {"account", "contact"}

@@ -23,8 +23,8 @@ from django.core.paginator import Paginator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from ..paging import countless_page
-from ..queries import directory, managers_without_mail
+from ..paging import countless_page, read_page
+from ..queries import directory, directory_first_page, managers_without_mail
 
 KEY = re.compile(r"(account|contact):[0-9]{1,18}")
 
@@ -166,6 +166,16 @@ class Picker:
         if self.count:
             rows = directory(self.service, q, domain, self.accounts_only)
             page = Paginator(rows, self.page_size).get_page(number)
+        elif (
+            not q
+            and not domain
+            and str(number) == "1"
+            and (
+                (first := directory_first_page(self.service, self.accounts_only, self.page_size))
+                is not None
+            )
+        ):
+            page = read_page(first, 1, self.page_size)
         else:
             end = max(int(number), 1) * self.page_size + 1  # the page's rows, and one more
             rows = directory(self.service, q, domain, self.accounts_only, limit=end)
