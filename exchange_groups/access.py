@@ -19,9 +19,14 @@ from .queries import groups_overview
 
 def _one(queryset, message: str, **lookup):
     found = queryset.filter(**lookup).first()
-    if found is None:
+    return _first([] if found is None else [found], message)
+
+
+def _first(rows: list, message: str):
+    """The object found, or a 404 saying `message`."""
+    if not rows:
         raise Http404(message)
-    return found
+    return rows[0]
 
 
 def service_for(request, service_name: str | None = None, **lookup) -> ExchangeService:
@@ -29,9 +34,7 @@ def service_for(request, service_name: str | None = None, **lookup) -> ExchangeS
     if service_name is not None and not lookup:
         # Every page of the panel reads it: by a query compiled once (prepared.py).
         found = _service_named()(user=request.user, name=service_name)
-        if not found:
-            raise Http404(_("No such Exchange service."))
-        return found[0]
+        return _first(found, _("No such Exchange service."))
     if service_name is not None:
         lookup["name"] = service_name
     services = ExchangeService.objects.granted_to(request.user)
@@ -55,9 +58,7 @@ def group_for(request, service: ExchangeService, group_id=None, *, queryset=None
     if group_id is not None and not lookup:
         # Every page of a group reads it: by a query compiled once per process.
         found = _group_by_id(groups)(service=service, pk=group_id)
-        if not found:
-            raise Http404(_("No such mailing list."))
-        return found[0]
+        return _first(found, _("No such mailing list."))
     if group_id is not None:
         lookup["pk"] = group_id
     return _one(groups.filter(service=service), _("No such mailing list."), **lookup)
