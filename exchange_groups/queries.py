@@ -5,7 +5,15 @@ import functools
 from django.db import connection
 from django.db.models import F, Q, Value, prefetch_related_objects
 
-from .models import Account, ExchangeService, ExternalContact, Group, GroupMember, Task
+from .models import (
+    Account,
+    ExchangeService,
+    ExternalContact,
+    Group,
+    GroupMember,
+    ServiceCount,
+    Task,
+)
 from .models.expressions import full_address
 from .prepared import Ids, Prepared
 
@@ -83,6 +91,18 @@ def in_its_domain(rows, service):
 
 
 _UNREAD = object()
+
+
+def kept_count(service, rows: str):
+    """A function saying how many `rows` ("accounts", "tasks") the service has, as the
+    database keeps it (ServiceCount): for a paginator that counts only for a page typed
+    deep in the list (paging.CountlessPaginator)."""
+
+    def count() -> int:
+        kept = ServiceCount.objects.filter(service=service).values_list(rows, flat=True)
+        return next(iter(kept), 0)
+
+    return count
 
 
 def directory(service, q="", domain="", accounts_only=False, *, limit: int | None = None):

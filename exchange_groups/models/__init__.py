@@ -1,7 +1,7 @@
 from .directory import Account, Address, ExternalContact
 from .drift import Drift
 from .group import Alias, Delegation, Group, GroupManager, GroupMember, GroupMemberCount
-from .service import Domain, ExchangeService
+from .service import Domain, ExchangeService, ServiceCount
 from .task import Task, TaskItem
 from .token import ApiToken
 
@@ -19,6 +19,7 @@ __all__ = [
     "GroupManager",
     "GroupMember",
     "GroupMemberCount",
+    "ServiceCount",
     "Task",
     "TaskItem",
 ]

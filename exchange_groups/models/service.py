@@ -82,3 +82,31 @@ class Domain(models.Model):
     def is_usable(self) -> bool:
         """Only domains in state ok are offered for new addresses."""
         return self.state == self.State.OK
+
+
+class ServiceCount(models.Model):
+    """How many accounts and tasks a service has, kept by the database: triggers on the
+    accounts' and tasks' tables (migration 0017) count every row inserted and deleted,
+    whoever writes it (the account sync, the services, support, a cascade). A page of the
+    accounts tab or of recent tasks typed by its number deep in the list reads it to know
+    whether to read the page from the end, instead of counting 50,000 rows (7-40 ms). No
+    row: none of either. Never written from Python."""
+
+    service = models.OneToOneField(
+        ExchangeService,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="kept_counts",
+        verbose_name=_("service"),
+    )
+    # No CHECK (>= 0): a count gone wrong must never make a deletion fail.
+    # db_default: a trigger counting accounts creates the row without saying its tasks.
+    accounts = models.IntegerField(_("accounts"), default=0, db_default=0)
+    tasks = models.IntegerField(_("tasks"), default=0, db_default=0)
+
+    class Meta:
+        verbose_name = _("service count")
+        verbose_name_plural = _("service counts")
+
+    def __str__(self):
+        return f"{self.accounts} / {self.tasks}"

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 from .. import access, services
 from ..models import Task
 from ..paging import countless_page, cursors
-from ..queries import tasks_with_progress
+from ..queries import kept_count, tasks_with_progress
 from .rendering import render_region
 
 PAGE_SIZE = 25
@@ -25,8 +25,12 @@ def task_list(request, service):
     else:
         status = ""
     # Tens of thousands of finished tasks: no count; the page walks task_service_recent.
-    # A page typed deep in the list counts the tasks, without their progress subqueries.
-    counted = Task.objects.filter(service=service, **({"status": status} if status else {}))
+    # A page typed deep in the list reads the count of the service's tasks the database
+    # keeps, or counts those of a status (without their progress subqueries).
+    if status:
+        counted = Task.objects.filter(service=service, status=status)
+    else:
+        counted = kept_count(service, "tasks")
     page = countless_page(
         tasks, request.GET.get("page"), PAGE_SIZE, counted=counted, **cursors(request)
     )
