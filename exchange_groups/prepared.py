@@ -18,9 +18,11 @@ its value, "%...%") is refused when compiling.
     service_named(user=request.user, name="hosted-1")  # -> a list
 
 Stand-ins are described by their kind: `int`, `str`, a model class (its instance's
-primary key is the parameter), or `Ids(size)`, a list of up to `size` ids (`__in`):
-fewer ids are followed by an id no row has, up to one of a few compiled sizes, which
-changes nothing in an `IN (...)`; more take the ORM's ordinary path. Model instances
+primary key is the parameter), `Contains`, a text looked up by `contains` or `icontains`
+(the parameter is "%text%", the text escaped for LIKE as the lookup escapes it), or
+`Ids(size)`, a list of up to `size` ids (`__in`): fewer ids are followed by an id no row
+has, up to one of a few compiled sizes, which changes nothing in an `IN (...)`; more take
+the ORM's ordinary path. Model instances
 (select_related, annotations) or values (values_list) are read as the ORM reads them; not
 counts, nor slices that vary (LIMIT is in the SQL text).
 """
@@ -55,6 +57,15 @@ class Ids:
         return min(size, self.size)
 
 
+class Contains:
+    """The stand-in of a text looked up by `contains` or `icontains`, whose lookup sends
+    "%text%", the text's "%", "_" and "\\" escaped."""
+
+    @staticmethod
+    def pattern(text: str, ops) -> str:
+        return f"%{ops.prep_for_like_query(text)}%"  # as PatternLookup writes it
+
+
 class Prepared:
     def __init__(self, build, **kinds):
         self.build, self.kinds = build, kinds
@@ -71,8 +82,9 @@ class Prepared:
                 sizes[name] = kind.fitting(len(values[name]))
         queryset, compiler, sql, slots, params = self._compile(sizes)
         params = list(params)
+        ops = connections[queryset.db].ops
         for name, kind in self.kinds.items():
-            given = _parameters(kind, values[name], sizes.get(name))
+            given = _parameters(kind, values[name], sizes.get(name), ops)
             for places, value in zip(slots[name], given, strict=True):
                 for place in places:  # a value used twice (a union's parts) is in both
                     params[place] = value
@@ -96,6 +108,7 @@ class Prepared:
                 }
                 queryset = self.build(**stand_ins)
                 compiler = queryset.query.get_compiler(using=queryset.db)
+                ops = compiler.connection.ops
                 # as_sql also sets up what reading the rows needs (select, klass_info).
                 sql, params = compiler.as_sql()
                 at = {}
@@ -104,7 +117,7 @@ class Prepared:
                         at.setdefault(value, []).append(i)
                 slots = {}
                 for name, kind in self.kinds.items():
-                    expected = _parameters(kind, stand_ins[name], sizes.get(name))
+                    expected = _parameters(kind, stand_ins[name], sizes.get(name), ops)
                     if not all(value in at for value in expected):
                         raise ValueError(f"{name}: not a parameter of the compiled query")
                     slots[name] = [at[value] for value in expected]  # where each one is
@@ -117,15 +130,18 @@ def _stand_in(kind, numbers, size):
         return [_STAND_IN - next(numbers) for _ in range(size)]
     if kind is int:
         return _STAND_IN - next(numbers)
-    if kind is str:
+    if kind is str or kind is Contains:
         return f"\x01stand-in {next(numbers)}\x01"
     if isinstance(kind, type) and issubclass(kind, Model):
         return kind(pk=_STAND_IN - next(numbers))
     raise TypeError(f"no stand-in for {kind!r}")
 
 
-def _parameters(kind, value, size) -> list:
-    """The compiled parameters that `value` gives (a list of ids filled to `size`)."""
+def _parameters(kind, value, size, ops) -> list:
+    """The compiled parameters that `value` gives (a list of ids filled to `size`, a
+    text's LIKE pattern)."""
+    if kind is Contains:
+        return [Contains.pattern(value, ops)]
     if isinstance(kind, Ids):
         return value + [_NO_ROW] * (size - len(value))
     if isinstance(kind, type) and issubclass(kind, Model):

@@ -9,7 +9,7 @@ from django.db import connections
 from django.urls import reverse
 
 from exchange_groups.models import Account, ExchangeService, Group, Task
-from exchange_groups.prepared import Ids, Prepared
+from exchange_groups.prepared import Contains, Ids, Prepared
 from exchange_groups.queries import GROUPS_PAGE, groups_overview, overview_of
 
 from .conftest import make_group
@@ -81,6 +81,46 @@ def test_a_stand_in_that_a_lookup_rewrites_is_refused(service):
     assert by_name(name="nobody") == []
     of_ids = Prepared(lambda ids: Account.objects.filter(pk__in=ids), ids=Ids(2))
     assert of_ids(ids=[]) == []
+
+
+@pytest.mark.django_db
+def test_a_text_looked_up_by_contains_finds_what_the_orm_finds(
+    client, service, customer, domain, other_service
+):
+    """The text's "%", "_" and backslash are escaped as the lookup escapes them: a search
+    for "sales_" is not a search for "sales" followed by any character."""
+    for local_part, name in [
+        ("sales_fr", "Sales_FR"),
+        ("salesxfr", "Sales 100%"),
+        ("sales", "Sales \\ Paris"),
+        ("team", "Team"),
+    ]:
+        make_group(service, customer, local_part, display_name=name)
+    make_group(other_service, customer, "sales_de")  # another customer's
+
+    def orm(service, text):
+        groups = Group.objects.filter(service=service, display_name__icontains=text)
+        return sorted(groups.values_list("address__local_part", flat=True))
+
+    named = Prepared(
+        lambda service, text: (
+            Group.objects.filter(service=service, display_name__icontains=text)
+            .order_by("address__local_part")
+            .values_list("address__local_part", flat=True)
+        ),
+        service=ExchangeService,
+        text=Contains,
+    )
+    for text in ["sales", "SALES_", "_", "100%", "%", "\\", "s \\ p", "nothing"]:
+        assert named(service=service, text=text) == orm(service, text), text
+    assert named(service=service, text="_fr") == ["sales_fr"]
+
+    # The groups list's search, compiled so, finds the same groups.
+    client.force_login(customer)
+    html = client.get(reverse("panel:groups", args=[service.name]), {"q": "sales_"})
+    assert "sales_fr@example.fr" in html.content.decode()
+    assert "salesxfr@" not in html.content.decode()
+    assert "sales_de@" not in html.content.decode()
 
 
 @pytest.mark.django_db

@@ -14,7 +14,7 @@ from .. import access, services
 from ..models import ExchangeService, Group
 from ..models.expressions import full_address
 from ..paging import cursors, narrow_page
-from ..prepared import Ids, Prepared
+from ..prepared import Contains, Ids, Prepared
 from ..queries import GROUPS_PAGE, groups_of, overview_of, with_progress
 from .rendering import render_region
 
@@ -64,22 +64,41 @@ def group_search(q: str, service) -> Search:
     # 100 groups on a platform of 11,000). A text found in more groups (a search for
     # "group" among groups named so) is tested on each group of the service instead, as
     # the list walks them: a union of 10,000 ids, counted then paged, took 80 ms twice.
-    ours = Group.objects.filter(service=service).order_by()
-    listed = groups_of(service)
-    domains = [d.pk for d in service.domains.all() if q.casefold() in d.name.casefold()]
-    parts = [
-        listed.filter(address__local_part__icontains=q).order_by(),
-        ours.filter(display_name__icontains=q),
-        ours.filter(address__domain__in=domains),
-    ]
-    ids = [part.values_list("pk", flat=True) for part in parts[: 3 if domains else 2]]
-    # A group is in each part at most once: len(ids) * SEARCH_FEW + 1 rows are more
-    # than SEARCH_FEW groups, fewer rows are all of them.
-    found = list(ids[0].union(*ids[1:], all=True)[: len(ids) * SEARCH_FEW + 1])
+    sole = getattr(service, "sole_domain_id", None)  # read with the service by the guard
+    if sole is None:
+        found = _found(service=service, q=q)
+    else:
+        found = _found_in_domain(service=service, q=q, domain=sole)
     if len(set(found)) <= SEARCH_FEW:
         return Search(Q(pk__in=set(found)), True, frozenset(found))
     anywhere = Q(address__local_part__icontains=q) | Q(display_name__icontains=q)
-    return Search(anywhere | Q(address__domain__in=domains), False)
+    return Search(anywhere | Q(address__domain__name__icontains=q), False)
+
+
+def _union_found(service, q: str, domain: int | None = None):
+    """The ids of the groups whose local part, name or domain's name holds `q`: one
+    lookup each, each answered by its own index, the local part's by the partial trigram
+    index of group addresses (hence its kind), within the service's sole `domain` when it
+    has one (queries.in_its_domain: 4.6 ms instead of 6.9 for "group0" at 10,000 groups).
+    A group is in each part at most once: 3 * SEARCH_FEW + 1 rows are more than
+    SEARCH_FEW groups, fewer rows are all of them."""
+    in_domain = {} if domain is None else {"address__domain_id": domain}
+    parts = (
+        Q(address__kind="group", address__local_part__icontains=q, **in_domain),
+        Q(display_name__icontains=q),
+        Q(address__kind="group", address__domain__name__icontains=q),
+    )
+    first, *rest = (
+        Group.objects.filter(part, service=service).order_by().values_list("pk", flat=True)
+        for part in parts
+    )
+    return first.union(*rest, all=True)[: len(parts) * SEARCH_FEW + 1]
+
+
+# Compiled once per process (prepared.py), for a service of one domain and for one of
+# several: composing and compiling the union cost more than PostgreSQL's answer.
+_found = Prepared(_union_found, service=ExchangeService, q=Contains)
+_found_in_domain = Prepared(_union_found, service=ExchangeService, q=Contains, domain=int)
 
 
 @access.customer_view
