@@ -80,14 +80,22 @@ def in_its_domain(rows, service):
     the guard of every page (ExchangeService.objects.with_sole_domain); a service read
     otherwise has its domains read into its prefetch cache, so that a page that lists them
     too (`service.domains.all()`) reads them once."""
+    sole = sole_domain(service)
+    if sole is not None:  # an address of the service is in a domain of the service
+        rows = rows.filter(address__domain_id=sole)
+    return rows
+
+
+def sole_domain(service) -> int | None:
+    """The id of the service's domain when it has exactly one (most do), else None: read
+    with the service by the guard, or else from its domains, read into its prefetch cache
+    (see in_its_domain)."""
     sole = getattr(service, "sole_domain_id", _UNREAD)
     if sole is _UNREAD:
         prefetch_related_objects([service], "domains")
         domains = service.domains.all()
         sole = domains[0].pk if len(domains) == 1 else None
-    if sole is not None:  # an address of the service is in a domain of the service
-        rows = rows.filter(address__domain_id=sole)
-    return rows
+    return sole
 
 
 _UNREAD = object()

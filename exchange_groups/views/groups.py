@@ -15,7 +15,7 @@ from ..models import ExchangeService, Group
 from ..models.expressions import full_address
 from ..paging import cursors, narrow_page
 from ..prepared import Contains, Ids, Prepared
-from ..queries import GROUPS_PAGE, groups_of, overview_of, with_progress
+from ..queries import GROUPS_PAGE, groups_of, overview_of, sole_domain, with_progress
 from .rendering import render_region
 
 # A search finds a few groups most often: up to this many, they are named by their ids
@@ -64,7 +64,7 @@ def group_search(q: str, service) -> Search:
     # 100 groups on a platform of 11,000). A text found in more groups (a search for
     # "group" among groups named so) is tested on each group of the service instead, as
     # the list walks them: a union of 10,000 ids, counted then paged, took 80 ms twice.
-    sole = getattr(service, "sole_domain_id", None)  # read with the service by the guard
+    sole = sole_domain(service)
     if sole is None:
         found = _found(service=service, q=q)
     else:
