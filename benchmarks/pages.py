@@ -36,7 +36,7 @@ def _get(client, url):
 def _next_link(client, url) -> str:
     """The address behind a page's "Next" link."""
     html = client.get(url).content.decode()
-    href = re.search(r'href="(\?[^"]*after=[^"]+)"', html).group(1)
+    href = re.search(r'href="(\?[^"]*)"[^>]*>(?:Suivant|Next)<', html).group(1)
     return url.split("?")[0] + href.replace("&amp;", "&")
 
 
@@ -97,6 +97,15 @@ def measure(table, sizes, rounds) -> None:
                 )
             )
             pages.append((f"{label}, page {last} typed in the address", customer, typed))
+        # The groups list's middle page, the farthest from both ends: by Next from the page
+        # before (towards a page that deep, the link carries a cursor), and typed in the
+        # address (an OFFSET over half the list).
+        middle = max(1, -(-service.groups.count() // 20) // 2)
+        pages.append(("groups list, middle page (by Next)", customer,
+                      _next_link(customer, f"{base}/groups/?page={middle - 1}")
+                      if middle > 1 else f"{base}/groups/"))  # fmt: skip
+        pages.append((f"groups list, page {middle} typed in the address", customer,
+                      f"{base}/groups/?page={middle}"))  # fmt: skip
         big = Group.objects.filter(service=service, address__local_part="big").first()
         if big:
             big_users = f"{base}/groups/{big.pk}/users/"

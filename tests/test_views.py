@@ -244,6 +244,47 @@ def test_the_last_pages_of_the_groups_list_are_in_order(logged_in, service, cust
     assert shown("last") == shown(3)
 
 
+def test_the_groups_list_reaches_its_middle_pages_by_cursor(
+    logged_in, service, customer, domain, monkeypatch
+):
+    """Next and Previous towards a page deep in the groups list (DEEP rows from either end)
+    carry the rows' cursor, and that page is read from it: the same rows as by its number;
+    a group created meanwhile before it does not shift it; a cursor that says nothing
+    valid reads the page by its number."""
+    from exchange_groups.paging import TwoEndedPaginator
+
+    monkeypatch.setattr(TwoEndedPaginator, "DEEP", 40)  # 1,000 rows in production
+    for i in range(100):
+        make_group(service, customer, f"sales{i:02d}")
+    groups = reverse("panel:groups", args=[service.name])
+
+    def get(query):
+        html = logged_in.get(groups + query).content.decode()
+        links = {
+            label: href.replace("&amp;", "&")
+            for href, label in re.findall(r'href="(\?[^"]*)"[^>]*>(Suivant|Précédent)<', html)
+        }
+        return re.findall(r'data-label="(sales\d+)@', html), links
+
+    every = [f"sales{i:02d}" for i in range(100)]
+    rows, links = get("?page=2")  # rows 20-40: page 3 (40-60) is deep, page 1 is not
+    assert rows == every[20:40]
+    to_page3 = links["Suivant"]
+    assert "page=3&after=" in to_page3 and "before=" not in links["Précédent"]
+    rows, links = get(to_page3)
+    assert rows == every[40:60] == get("?page=3")[0]
+    assert "Page 3 sur 5" in logged_in.get(groups + to_page3).content.decode()
+    assert "after=" not in links["Suivant"]  # page 4 is read from the end, as cheaply
+    back = get("?page=4")[1]["Précédent"]
+    assert "before=" in back and get(back)[0] == every[40:60]
+
+    make_group(service, customer, "aaa")  # before every row: by number, page 3 moves
+    assert get("?page=3")[0] == ["sales39", *every[40:59]]
+    assert get(to_page3)[0] == every[40:60]  # by the cursor it followed, it does not
+
+    assert get("?page=3&after=forged")[0] == ["sales39", *every[40:59]]
+
+
 def test_the_search_finds_a_group_by_local_part_name_domain_or_whole_address(
     logged_in, service, customer, domain
 ):

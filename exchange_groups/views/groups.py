@@ -121,6 +121,7 @@ def group_list(request, service):
     # A search that finds more than SEARCH_FEW groups is not counted: its count grew with
     # the groups found (10,000 matches of "group": 20 ms), for a total nobody pages
     # through; it says "more than SEARCH_FEW" and pages by Next and Previous (cursors).
+    # The whole list's Next and Previous carry cursors too, towards a page deep in it.
     many = few is False
     page = narrow_page(
         groups,
@@ -130,7 +131,7 @@ def group_list(request, service):
         count=not many,
         counted=Group.objects.filter(found, service=service),
         few=SEARCH_FEW if few else 0,
-        **(cursors(request) if many else {}),
+        **cursors(request),
     )
     context = {"service": service, "tab": "groups", "page": page, "q": q, "few": SEARCH_FEW}
     return render_region(request, "exchange_groups/group_list.html", "table", context)
