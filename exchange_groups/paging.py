@@ -286,9 +286,10 @@ class Keyset:
         else:
             read = _order_values(self.queryset.model, tuple(self.fields))
             keys = {row[0]: row[1:] for row in read(ids=ids)}
-        if page.has_next() and page.number + 1 not in skip:
+        # A row deleted meanwhile has no cursor: its link then carries the page number.
+        if page.has_next() and page.number + 1 not in skip and ids[1] in keys:
             page.next_cursor = self._encode(keys[ids[1]])
-        if page.has_previous() and page.number - 1 not in skip:
+        if page.has_previous() and page.number - 1 not in skip and ids[0] in keys:
             page.previous_cursor = self._encode(keys[ids[0]])
         return page
 
