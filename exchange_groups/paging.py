@@ -75,8 +75,7 @@ class TwoEndedPaginator(Paginator):
         self.counted = counted
 
     def get_page(self, number, *, after: str = "", before: str = ""):
-        ordered = not isinstance(self.object_list, list)
-        keyset = Keyset(self.object_list) if ordered else None
+        keyset = None if isinstance(self.object_list, list) else Keyset(self.object_list)
         page = self._at_cursor(keyset, number, after, before) if keyset else None
         if page is None:
             page = super().get_page(number)
@@ -110,10 +109,9 @@ class TwoEndedPaginator(Paginator):
         except (PageNotAnInteger, EmptyPage):
             return None
         if after:
-            rows = list(self.object_list.filter(keyset.after(key))[: self.per_page])
+            rows = keyset.following(key, self.per_page)
         else:
-            reverse = self.object_list.reverse().filter(keyset.before(key))
-            rows = list(reverse[: self.per_page])[::-1]
+            rows = keyset.preceding(key, self.per_page)
             if len(rows) < self.per_page:  # fewer rows before it than its number says
                 return None
         return self._get_page(rows, number, self) if rows else None
@@ -191,18 +189,18 @@ class CountlessPaginator(Paginator):
             number = 1
         keyset = Keyset(self.object_list)
         if after and (key := keyset.decode(after)) is not None:
-            rows = list(self.object_list.filter(keyset.after(key))[: self.per_page + 1])
+            rows = keyset.following(key, self.per_page + 1)
             if rows:
                 page = CountlessPage(rows[: self.per_page], max(number, 2), self,
                                      more=len(rows) > self.per_page)  # fmt: skip
                 return keyset.mark(page)
         elif before and (key := keyset.decode(before)) is not None:
-            rows = list(self.object_list.reverse().filter(keyset.before(key))[: self.per_page + 1])
+            rows = keyset.preceding(key, self.per_page + 1)
             if len(rows) > self.per_page:  # rows before these: not the first page
-                page = CountlessPage(rows[: self.per_page][::-1], max(number, 2), self, more=True)
+                page = CountlessPage(rows[1:], max(number, 2), self, more=True)
                 return keyset.mark(page)
             if rows:
-                return keyset.mark(CountlessPage(rows[::-1], 1, self, more=True))
+                return keyset.mark(CountlessPage(rows, 1, self, more=True))
         bottom = (number - 1) * self.per_page
         if bottom >= self.DEEP and self.object_list.ordered:
             total = self._total()
@@ -263,11 +261,14 @@ class Keyset:
             operator.or_, conditions
         )
 
-    def after(self, key) -> Q:
-        return self._beyond(key, forward=True)
+    def following(self, key, count: int) -> list:
+        """Up to `count` rows after the cursor's `key`, in the list's order."""
+        return list(self.queryset.filter(self._beyond(key, forward=True))[:count])
 
-    def before(self, key) -> Q:
-        return self._beyond(key, forward=False)
+    def preceding(self, key, count: int) -> list:
+        """Up to `count` rows before the cursor's `key` (the nearest), in the list's order."""
+        before = self.queryset.reverse().filter(self._beyond(key, forward=False))
+        return list(before[:count])[::-1]
 
     def mark(self, page, skip=()):
         """Give the page the cursors of its first and last rows: read from the rows when
