@@ -275,10 +275,9 @@ class Keyset:
         they are objects ordered by their own fields, else by one indexed query. No cursor
         towards the pages numbered in `skip` (their number reads them as cheaply)."""
         page.next_cursor = page.previous_cursor = ""
-        wanted = (page.has_next() and page.number + 1 not in skip) or (
-            page.has_previous() and page.number - 1 not in skip
-        )
-        if not page.object_list or not self.order or not wanted:
+        to_next = page.has_next() and page.number + 1 not in skip
+        to_previous = page.has_previous() and page.number - 1 not in skip
+        if not page.object_list or not self.order or not (to_next or to_previous):
             return page
         first, last = page.object_list[0], page.object_list[-1]
         ids = [_pk(first), _pk(last)]
@@ -288,9 +287,9 @@ class Keyset:
             read = _order_values(self.queryset.model, tuple(self.fields))
             keys = {row[0]: row[1:] for row in read(ids=ids)}
         # A row deleted meanwhile has no cursor: its link then carries the page number.
-        if page.has_next() and page.number + 1 not in skip and ids[1] in keys:
+        if to_next and ids[1] in keys:
             page.next_cursor = self._encode(keys[ids[1]])
-        if page.has_previous() and page.number - 1 not in skip and ids[0] in keys:
+        if to_previous and ids[0] in keys:
             page.previous_cursor = self._encode(keys[ids[0]])
         return page
 
