@@ -7,6 +7,7 @@ from django.db.models import F, Q, Value, prefetch_related_objects
 
 from .models import (
     Account,
+    Address,
     ExchangeService,
     ExternalContact,
     Group,
@@ -69,6 +70,20 @@ def groups_of(service):
     see in_its_domain)."""
     groups = Group.objects.filter(service=service, address__kind="group")
     return in_its_domain(groups, service)
+
+
+def group_order_keys(service):
+    """The groups list's order values (local part, address id) of the service's groups,
+    read from its domain's entries of group_address_domain_order alone: a deep page typed
+    by its number is found by walking them (paging.TwoEndedPaginator), where the groups
+    joined to their addresses were sorted whole for an OFFSET. Every address of kind
+    "group" is a group's own. None for a service of several domains (whose groups are
+    scattered among every other service's in the platform-wide index)."""
+    sole = sole_domain(service)
+    if sole is None:
+        return None
+    addresses = Address.objects.filter(domain_id=sole, kind=Address.Kind.GROUP)
+    return addresses.order_by("local_part", "id").values_list("local_part", "id")
 
 
 def in_its_domain(rows, service):

@@ -285,6 +285,47 @@ def test_the_groups_list_reaches_its_middle_pages_by_cursor(
     assert get("?page=3&after=forged")[0] == ["sales39", *every[40:59]]
 
 
+def test_a_deep_page_typed_by_its_number_is_found_by_walking_the_addresses(
+    logged_in, service, customer, domain, monkeypatch
+):
+    """A page deep in the groups list typed in the address (a bookmark) shows its rows, in
+    both halves of the list, found along the addresses' index: the groups themselves are
+    read at the rows before or after it, not counted off by an OFFSET (which sorted every
+    group of the service)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from exchange_groups.paging import TwoEndedPaginator
+
+    monkeypatch.setattr(TwoEndedPaginator, "DEEP", 30)  # 1,000 rows in production
+    for i in range(130):  # 7 pages: 3 to 5 are deep, 3 and 4 in the first half, 5 in the second
+        make_group(service, customer, f"sales{i:03d}")
+    groups = reverse("panel:groups", args=[service.name])
+    every = [f"sales{i:03d}" for i in range(130)]
+    for number in range(1, 8):
+        with CaptureQueriesContext(connection) as queries:
+            html = logged_in.get(groups, {"page": number}).content.decode()
+        assert re.findall(r'data-label="(sales\d+)@', html) == every[(number - 1) * 20 :][:20]
+        assert f"Page {number} sur 7" in html
+        offsets = [
+            q["sql"]
+            for q in queries
+            if "OFFSET" in q["sql"] and "exchange_groups_group" in q["sql"]
+        ]
+        # 3 to 5 are walked; 2 and 6 are read by a short OFFSET from their end, 1 and 7 by none
+        assert bool(offsets) == (number in (2, 6)), number
+
+    # Previous from page 5 leads to page 4 by a cursor, found along the addresses too: a
+    # group created meanwhile before every row does not shift the page it shows.
+    html = logged_in.get(groups, {"page": 5}).content.decode()
+    back = re.search(r'href="(\?[^"]*)"[^>]*>Précédent<', html).group(1).replace("&amp;", "&")
+    assert "page=4&before=" in back
+    make_group(service, customer, "aaa")
+    html = logged_in.get(groups + back).content.decode()
+    assert re.findall(r'data-label="(sales\d+)@', html) == every[60:80]
+    assert "Page 4 sur 7" in html
+
+
 def test_the_search_finds_a_group_by_local_part_name_domain_or_whole_address(
     logged_in, service, customer, domain
 ):

@@ -15,7 +15,14 @@ from ..models import ExchangeService, Group
 from ..models.expressions import full_address
 from ..paging import cursors, narrow_page
 from ..prepared import Contains, Ids, Prepared
-from ..queries import GROUPS_PAGE, groups_of, overview_of, sole_domain, with_progress
+from ..queries import (
+    GROUPS_PAGE,
+    group_order_keys,
+    groups_of,
+    overview_of,
+    sole_domain,
+    with_progress,
+)
 from .rendering import render_region
 
 # A search finds a few groups most often: up to this many, they are named by their ids
@@ -121,7 +128,8 @@ def group_list(request, service):
     # A search that finds more than SEARCH_FEW groups is not counted: its count grew with
     # the groups found (10,000 matches of "group": 20 ms), for a total nobody pages
     # through; it says "more than SEARCH_FEW" and pages by Next and Previous (cursors).
-    # The whole list's Next and Previous carry cursors too, towards a page deep in it.
+    # The whole list's Next and Previous carry cursors too, towards a page deep in it; a
+    # deep page typed by its number is found by walking the groups' addresses alone.
     many = few is False
     page = narrow_page(
         groups,
@@ -130,6 +138,7 @@ def group_list(request, service):
         lambda ids: with_progress(overview_of(ids=ids)),
         count=not many,
         counted=Group.objects.filter(found, service=service),
+        walked=None if q else group_order_keys(service),
         few=SEARCH_FEW if few else 0,
         **cursors(request),
     )
