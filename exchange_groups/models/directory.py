@@ -27,6 +27,18 @@ validate_local_part = RegexValidator(
 )
 
 
+class AddressQuerySet(models.QuerySet):
+    def named(self, local_part: str, domain):
+        """The address `local_part`@`domain`, in any case, looked up by the expression of
+        address_unique_on_platform (lower case), so that its index answers: compared in
+        upper case (`local_part__iexact`), every address of the platform was read (28 ms
+        for 66,000, on every letter typed in the wizard's address check)."""
+        lower = Lower("local_part")
+        return self.alias(lower_local_part=lower).filter(
+            lower_local_part=local_part.lower(), domain=domain
+        )
+
+
 class Address(models.Model):
     """One address of the platform, used once: by an account, a group, an alias, or
     reserved by a pending change.
@@ -49,6 +61,8 @@ class Address(models.Model):
     )
     kind = models.CharField(_("used by"), max_length=16, choices=Kind)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = AddressQuerySet.as_manager()
 
     class Meta:
         ordering = ["domain__name", "local_part"]

@@ -93,7 +93,7 @@ def check_address(service: ExchangeService, local_part: str, domain, errors: Err
     if (
         domain_obj is not None
         and "local_part" not in errors
-        and Address.objects.filter(local_part__iexact=local_part, domain=domain_obj).exists()
+        and Address.objects.named(local_part, domain_obj).exists()
     ):
         errors.add("local_part", _("This address is already used on the platform."), ADDRESS_TAKEN)
     if own:

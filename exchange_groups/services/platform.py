@@ -181,7 +181,7 @@ def _record(group, subject, added: list[str], removed: list[str]) -> None:
         for address in added:
             local_part, _at, domain_name = address.rpartition("@")
             domain = group.service.domains.filter(name__iexact=domain_name).first()
-            taken = Address.objects.filter(local_part__iexact=local_part, domain=domain)
+            taken = Address.objects.named(local_part, domain)
             if domain is not None and not taken.exists():
                 mail = Address.objects.create(
                     domain=domain, local_part=local_part, kind=Address.Kind.ALIAS
