@@ -27,7 +27,7 @@ from ..models import (
 )
 from ..models import group as group_rules
 from ..models.directory import LOCAL_PART_MAX_LENGTH, LOCAL_PART_RE
-from ..models.expressions import full_address
+from ..models.expressions import any_of, full_address
 from ..prepared import Ids, Prepared
 
 ADDRESS_TAKEN = "address_taken"
@@ -223,7 +223,8 @@ def service_refs(service, ids, field, errors, kind: str) -> list[Ref]:
     except (TypeError, ValueError):
         errors.add(field, message)
         return []
-    found = list(rows.filter(pk__in=wanted).values_list("pk", "label")) if wanted else []
+    found = rows.filter(any_of("pk", wanted)).order_by().values_list("pk", "label")
+    found = list(found) if wanted else []
     if len(found) != len(wanted):
         errors.add(field, message)
     return [Ref(kind, pk, label) for pk, label in found]
