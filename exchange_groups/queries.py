@@ -86,6 +86,19 @@ def group_order_keys(service):
     return addresses.order_by("local_part", "id").values_list("local_part", "id")
 
 
+def account_order_keys(service):
+    """The accounts tab's leading order value (the local part) of the service's accounts,
+    read from its domain's entries of account_address_domain_order alone, for a deep page
+    typed by its number (as group_order_keys): a local part is unique in its domain, so
+    that the page is the accounts after the one before it. None for a service of several
+    domains."""
+    sole = sole_domain(service)
+    if sole is None:
+        return None
+    addresses = Address.objects.filter(domain_id=sole, kind=Address.Kind.ACCOUNT)
+    return addresses.order_by("local_part").values_list("local_part")
+
+
 def in_its_domain(rows, service):
     """`rows` (accounts or groups of `service`), narrowed to the service's domain when it
     has one (most do), so that a list ordered by local part walks that domain's entries of

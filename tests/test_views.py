@@ -408,7 +408,7 @@ def test_a_page_typed_deep_in_a_countless_list_shows_its_rows(
         return rows, "Suivant<" in html, "Précédent<" in html
 
     every = [f"user{i:02d}@example.fr" for i in range(80)]
-    assert shown(accounts, 2) == (every[25:50], True, True)  # first half: by OFFSET
+    assert shown(accounts, 2) == (every[25:50], True, True)  # first half
     assert shown(accounts, 3) == (every[50:75], True, True)  # second half: from the end
     assert shown(accounts, 4) == (every[75:], False, True)
     assert shown(accounts, 9) == (every[:25], True, False)  # past the end
@@ -420,6 +420,39 @@ def test_a_page_typed_deep_in_a_countless_list_shows_its_rows(
     )
     html = logged_in.get(tasks, {"page": 2, "status": "done"}).content.decode()
     assert re.findall(r'data-label="[^"]* (sales\d+)@', html) == newest_first[25:40]
+
+
+def test_a_deep_countless_page_is_found_by_walking_its_order_values(
+    logged_in, service, customer, domain, monkeypatch
+):
+    """A page typed deep in the accounts or the tasks is found along their order values
+    alone (the domain's addresses, the tasks' index): the listed rows, with their joins or
+    their progress, are read at the row before the page, not counted off by an OFFSET
+    (PostgreSQL sorted the 50,000 accounts joined to their addresses for it, and computed
+    the progress of every task it skipped)."""
+    from django.test.utils import CaptureQueriesContext
+
+    from exchange_groups.paging import CountlessPaginator
+
+    monkeypatch.setattr(CountlessPaginator, "DEEP", 20)  # 1,000 rows in production
+    for i in range(130):
+        make_account(service, f"user{i:03d}")
+    for i in range(110):
+        make_group(service, customer, f"team{i:03d}")
+    every = [f"user{i:03d}@example.fr" for i in range(130)]
+    newest_first = [f"team{i:03d}" for i in range(109, -1, -1)]
+    lists = [
+        ("panel:accounts", r"<tr><td>([^<]+@[^<]+)</td>", every, "exchange_groups_account"),
+        ("panel:tasks", r'data-label="[^"]* (team\d+)@', newest_first, "exchange_groups_taskitem"),
+    ]
+    for name, row, expected, listed in lists:
+        url = reverse(name, args=[service.name])
+        for number in (2, 3, 4):  # 2 and 3 in the first half, 4 in the second
+            with CaptureQueriesContext(connection) as queries:
+                html = logged_in.get(url, {"page": number}).content.decode()
+            assert re.findall(row, html) == expected[(number - 1) * 25 :][:25], (name, number)
+            offsets = [q["sql"] for q in queries if "OFFSET" in q["sql"] and listed in q["sql"]]
+            assert not offsets, (name, number)
 
 
 @pytest.mark.parametrize("few", [100, 5])

@@ -5,7 +5,14 @@ from django.views.decorators.http import require_GET
 from .. import access
 from ..models import ExchangeService
 from ..paging import cursors, narrow_page
-from ..queries import LISTED, accounts_by_id, accounts_of, kept_count, with_groups
+from ..queries import (
+    LISTED,
+    account_order_keys,
+    accounts_by_id,
+    accounts_of,
+    kept_count,
+    with_groups,
+)
 from .rendering import render_region
 
 
@@ -55,6 +62,7 @@ def accounts(request, service):
     # number of rows listed (paging.CountlessPaginator), the same rows exactly, so that a
     # page read from the end is the right one: every account of the service, as the
     # database keeps their count (counting 50,000 took 7 to 40 ms); a search's, counted.
+    # Such a page is found along the local parts of the domain's accounts alone.
     page = narrow_page(
         rows,
         request.GET.get("page"),
@@ -62,6 +70,7 @@ def accounts(request, service):
         lambda ids: with_groups(accounts_by_id(ids=ids), "account"),
         count=False,
         counted=None if q else kept_count(service, "accounts"),
+        walked=None if q else account_order_keys(service),
         **cursors(request),
     )
     context = {"service": service, "tab": "accounts", "page": page, "q": q}

@@ -20,8 +20,11 @@ def task_list(request, service):
     """Recent tasks, newest first. The table polls itself while a task is pending."""
     status = request.GET.get("status", "")
     tasks = tasks_with_progress().filter(service=service).order_by("-created_at", "-pk")
+    # A page typed deep in the list is found along the tasks' order values alone (their
+    # index, none of the progress subqueries): paging.CountlessPaginator.
+    walked = Task.objects.filter(service=service).order_by("-created_at", "-pk")
     if status in Task.Status.values:
-        tasks = tasks.filter(status=status)
+        tasks, walked = tasks.filter(status=status), walked.filter(status=status)
     else:
         status = ""
     # Tens of thousands of finished tasks: no count; the page walks task_service_recent.
@@ -32,7 +35,12 @@ def task_list(request, service):
     else:
         counted = kept_count(service, "tasks")
     page = countless_page(
-        tasks, request.GET.get("page"), PAGE_SIZE, counted=counted, **cursors(request)
+        tasks,
+        request.GET.get("page"),
+        PAGE_SIZE,
+        counted=counted,
+        walked=walked.values_list("created_at", "pk"),
+        **cursors(request),
     )
     context = {
         "service": service,
