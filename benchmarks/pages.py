@@ -80,7 +80,8 @@ def measure(table, sizes, rounds) -> None:
         ]  # fmt: skip
         # The real last pages: the groups list takes "last"; the accounts and tasks lists
         # have no total (no last-page link): their last page as a customer reaches it, by
-        # "Next" from the page before (a cursor), and as a typed page number (an OFFSET).
+        # "Next" from the page before (a cursor), and as a typed page number; and their
+        # middle page typed.
         for tab, per_page, rows in (
             ("accounts", 25, service.accounts),
             ("tasks", 25, service.tasks),
@@ -97,9 +98,13 @@ def measure(table, sizes, rounds) -> None:
                 )
             )
             pages.append((f"{label}, page {last} typed in the address", customer, typed))
+            # Its middle page typed (a bookmark): farthest from both ends.
+            middle = max(1, last // 2)
+            pages.append((f"{label}, page {middle} typed in the address", customer,
+                          f"{base}/{tab}/?page={middle}"))  # fmt: skip
         # The groups list's middle page, the farthest from both ends: by Next from the page
         # before (towards a page that deep, the link carries a cursor), and typed in the
-        # address (an OFFSET over half the list).
+        # address.
         middle = max(1, -(-service.groups.count() // 20) // 2)
         pages.append(("groups list, middle page (by Next)", customer,
                       _next_link(customer, f"{base}/groups/?page={middle - 1}")
