@@ -111,6 +111,9 @@ def measure(table, sizes, rounds) -> None:
                       if middle > 1 else f"{base}/groups/"))  # fmt: skip
         pages.append((f"groups list, page {middle} typed in the address", customer,
                       f"{base}/groups/?page={middle}"))  # fmt: skip
+        if middle > 25:  # a page Next links by its number (500 rows in: not deep)
+            pages.append(("groups list, page 25 (by Next)", customer,
+                          _next_link(customer, f"{base}/groups/?page=24")))  # fmt: skip
         big = Group.objects.filter(service=service, address__local_part="big").first()
         if big:
             big_users = f"{base}/groups/{big.pk}/users/"

@@ -285,19 +285,20 @@ def test_the_groups_list_reaches_its_middle_pages_by_cursor(
     assert get("?page=3&after=forged")[0] == ["sales39", *every[40:59]]
 
 
-def test_a_deep_page_typed_by_its_number_is_found_by_walking_the_addresses(
+def test_a_page_far_from_both_ends_is_found_by_walking_the_addresses(
     logged_in, service, customer, domain, monkeypatch
 ):
-    """A page deep in the groups list typed in the address (a bookmark) shows its rows, in
-    both halves of the list, found along the addresses' index: the groups themselves are
-    read at the rows before or after it, not counted off by an OFFSET (which sorted every
-    group of the service)."""
+    """A page of the groups list far from both ends asked by its number (typed, a bookmark,
+    a link) shows its rows, in both halves of the list, found along the addresses' index:
+    the groups themselves are read at the row before it, not counted off by an OFFSET
+    (which sorted every group of the service)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from exchange_groups.paging import TwoEndedPaginator
 
     monkeypatch.setattr(TwoEndedPaginator, "DEEP", 30)  # 1,000 rows in production
+    monkeypatch.setattr(TwoEndedPaginator, "WALK", 30)  # 200
     for i in range(130):  # 7 pages: 3 to 5 are deep, 3 and 4 in the first half, 5 in the second
         make_group(service, customer, f"sales{i:03d}")
     groups = reverse("panel:groups", args=[service.name])
