@@ -45,7 +45,7 @@ def narrow_page(
     `few` (a search, which finds a few rows most often): the ids of up to `few` rows are
     read first; if that is all of them, they are counted and paged in Python, and the
     search runs once instead of twice (the count, then the page)."""
-    ids = queryset if isinstance(queryset, list) else queryset.values_list("pk", flat=True)
+    ids = queryset if isinstance(queryset, list) else _ids_of(queryset)
     if count and few:
         found = list(ids[: few + 1])
         if len(found) <= few:
@@ -56,10 +56,21 @@ def narrow_page(
     else:
         paginator = CountlessPaginator(ids, per_page, counted=counted, walked=walked)
         page = paginator.get_page(number, **cursors)
-    ids = list(page.object_list)
+    ids = [_pk(row) for row in page.object_list]
     found = {obj.pk: obj for obj in fetch(ids)} if ids else {}
     page.object_list = [found[pk] for pk in ids if pk in found]
     return page
+
+
+def _ids_of(queryset):
+    """The list's ids; with their order values when these are read through a join (the
+    groups' and the accounts' local parts), so that the page's cursors are read with its
+    rows (Keyset.mark) rather than by a query of their own."""
+    fields = Keyset(queryset).fields
+    # Not when the id is an order value too (read twice, Django names it apart).
+    if any("__" in field for field in fields) and "pk" not in fields:
+        return queryset.values_list("pk", *fields)
+    return queryset.values_list("pk", flat=True)
 
 
 class TwoEndedPaginator(Paginator):
@@ -302,7 +313,7 @@ class Keyset:
         # has cursors (not a union, not an order by expression, not other values).
         named = all(isinstance(f, str) for f in order)
         fields = [f.removeprefix("-") for f in order] if named else []
-        rows = queryset._fields in (None, ("pk",), tuple(fields))
+        rows = queryset._fields in (None, ("pk",), tuple(fields), ("pk", *fields))
         self.order = list(order) if named and rows and not queryset.query.combinator else []
         self.fields = fields if self.order else []
 
@@ -341,8 +352,9 @@ class Keyset:
 
     def mark(self, page, skip=()):
         """Give the page the cursors of its first and last rows: read from the rows when
-        they are objects ordered by their own fields, else by one indexed query. No cursor
-        towards the pages numbered in `skip` (their number reads them as cheaply)."""
+        they carry them (ids with their order values, objects ordered by their own
+        fields), else by one indexed query. No cursor towards the pages numbered in `skip`
+        (their number reads them as cheaply)."""
         page.next_cursor = page.previous_cursor = ""
         to_next = page.has_next() and page.number + 1 not in skip
         to_previous = page.has_previous() and page.number - 1 not in skip
@@ -350,7 +362,9 @@ class Keyset:
             return page
         first, last = page.object_list[0], page.object_list[-1]
         ids = [_pk(first), _pk(last)]
-        if isinstance(first, Model) and not any("__" in field for field in self.fields):
+        if isinstance(first, tuple) and len(first) == len(self.fields) + 1:
+            keys = {row[0]: list(row[1:]) for row in (first, last)}  # (pk, *order values)
+        elif isinstance(first, Model) and not any("__" in field for field in self.fields):
             keys = {_pk(row): [getattr(row, f) for f in self.fields] for row in (first, last)}
         else:
             read = _order_values(self.queryset.model, tuple(self.fields))
@@ -376,7 +390,8 @@ def _order_values(model, fields: tuple) -> Prepared:
 
 
 def _pk(row):
-    return getattr(row, "pk", row)
+    """A row's id: a row of a list read as ids, as (id, *order values), or as objects."""
+    return row[0] if isinstance(row, tuple) else getattr(row, "pk", row)
 
 
 class CountlessPage(Page):
