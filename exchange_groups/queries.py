@@ -76,9 +76,13 @@ def group_order_keys(service):
     """The groups list's order values (local part, address id) of the service's groups,
     read from its domain's entries of group_address_domain_order alone: a deep page typed
     by its number is found by walking them (paging.TwoEndedPaginator), where the groups
-    joined to their addresses were sorted whole for an OFFSET. Every address of kind
-    "group" is a group's own. None for a service of several domains (whose groups are
-    scattered among every other service's in the platform-wide index)."""
+    joined to their addresses were sorted whole for an OFFSET (and asking PostgreSQL to
+    keep only the addresses with their group sorted them all again). Every address of kind
+    "group" is a group's own but one whose group support deleted alone in the admin: each
+    such address before a page typed by its number moves it one row on (its rows are still
+    the list's, in order; Next and Previous, by cursors, are exact). None for a service of
+    several domains (whose groups are scattered among every other service's in the
+    platform-wide index)."""
     sole = sole_domain(service)
     if sole is None:
         return None
@@ -89,8 +93,9 @@ def group_order_keys(service):
 def account_order_keys(service):
     """The accounts tab's leading order value (the local part) of the service's accounts,
     read from its domain's entries of account_address_domain_order alone, for a deep page
-    typed by its number (as group_order_keys): a local part is unique in its domain, so
-    that the page is the accounts after the one before it. None for a service of several
+    typed by its number (as group_order_keys, and as it, moved one row on by each address
+    whose account support deleted alone): a local part is unique in its domain, so that
+    the page is the accounts after the one before it. None for a service of several
     domains."""
     sole = sole_domain(service)
     if sole is None:
