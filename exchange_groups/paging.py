@@ -10,8 +10,11 @@
   exists. Its Next and Previous links carry a cursor (keyset paging): the next page is
   "the rows after this one's last", read from the index wherever it is in the list, where
   an OFFSET would read every row before it. A page number alone (a bookmark, a number
-  typed in the address) is still served, by OFFSET; a deep one (past DEEP rows) is first
-  counted, and read from the end if it is in the list's second half.
+  typed in the address) is served by OFFSET near the start; a deep one (past DEEP rows)
+  is first counted, and read from the nearer end;
+- a page asked by its number far from both ends is found by walking the list's order
+  values alone (`walked`: one index, without the list's joins, which PostgreSQL sorted
+  whole for an OFFSET): the page is then the rows after the one before it, as by a cursor.
 """
 
 import functools
@@ -232,10 +235,6 @@ class CountlessPaginator(Paginator):
     count = None
     num_pages = None
     DEEP = 1_000
-    # A page typed or linked by its number this many rows or more from both ends is found
-    # along the `walked` rows: PostgreSQL sorted the 10,000 groups for an OFFSET of 480
-    # already (15 ms), where it walked the index for 300.
-    WALK = 200
 
     def __init__(self, object_list, per_page, *, counted=None, walked=None, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
@@ -276,9 +275,8 @@ class CountlessPaginator(Paginator):
             total = self._total()
             if bottom >= total:  # past the end (the list shrank): the first page
                 return self.get_page(1)
-            walked = self.walked is not None
-            walked = walked and keyset.order
-            before_page = _key_before(self.walked, bottom, total) if walked else None
+            walk = self.walked is not None and keyset.order
+            before_page = _key_before(self.walked, bottom, total) if walk else None
             if before_page and (rows := keyset.following(before_page, self.per_page + 1)):
                 page = CountlessPage(rows[: self.per_page], number, self,
                                      more=len(rows) > self.per_page)  # fmt: skip
