@@ -275,7 +275,9 @@ class CountlessPaginator(Paginator):
             total = self._total()
             if bottom >= total:  # past the end (the list shrank): the first page
                 return self.get_page(1)
-            walk = self.walked is not None and keyset.order
+            # Along the walk when DEEP rows from the end too; nearer the end, from it.
+            far = total - min(bottom + self.per_page, total) >= self.DEEP
+            walk = self.walked is not None and keyset.order and far
             before_page = _key_before(self.walked, bottom, total) if walk else None
             if before_page and (rows := keyset.following(before_page, self.per_page + 1)):
                 page = CountlessPage(rows[: self.per_page], number, self,
