@@ -83,11 +83,7 @@ def group_order_keys(service):
     the list's, in order; Next and Previous, by cursors, are exact). None for a service of
     several domains (whose groups are scattered among every other service's in the
     platform-wide index)."""
-    sole = sole_domain(service)
-    if sole is None:
-        return None
-    addresses = Address.objects.filter(domain_id=sole, kind=Address.Kind.GROUP)
-    return addresses.order_by("local_part", "id").values_list("local_part", "id")
+    return _addresses_in_order(service, Address.Kind.GROUP, "local_part", "id")
 
 
 def account_order_keys(service):
@@ -97,11 +93,17 @@ def account_order_keys(service):
     whose account support deleted alone): a local part is unique in its domain, so that
     the page is the accounts after the one before it. None for a service of several
     domains."""
+    return _addresses_in_order(service, Address.Kind.ACCOUNT, "local_part")
+
+
+def _addresses_in_order(service, kind, *fields):
+    """The `fields` of the addresses of `kind` in the service's sole domain, in that
+    order (one partial index holds them so), or None for a service of several domains."""
     sole = sole_domain(service)
     if sole is None:
         return None
-    addresses = Address.objects.filter(domain_id=sole, kind=Address.Kind.ACCOUNT)
-    return addresses.order_by("local_part").values_list("local_part")
+    addresses = Address.objects.filter(domain_id=sole, kind=kind)
+    return addresses.order_by(*fields).values_list(*fields)
 
 
 def in_its_domain(rows, service):
